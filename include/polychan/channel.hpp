@@ -1,0 +1,214 @@
+// polychan — channel<T, Storage, Ordering, Sync>: the public API over three composed policies.
+#pragma once
+
+#include <polychan/concepts.hpp>
+#include <polychan/deadline.hpp>
+#include <polychan/status.hpp>
+#include <polychan/transaction.hpp>
+
+// The defaults of channel's policy parameters.
+#include <polychan/ordering/block.hpp>
+#include <polychan/storage/heap.hpp>
+#include <polychan/sync/mutex.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace polychan {
+
+/// Items a channel can carry: destructible objects that can be moved out of a slot.
+template <class T>
+concept channel_item = std::is_object_v<T> && std::is_nothrow_destructible_v<T> && std::move_constructible<T>;
+
+/// A channel composed of a storage, an ordering and a sync policy.
+///
+///     polychan::channel<int, storage::heap, ordering::discard_old, sync::mutex> ch{64};
+///     ch.write(1);
+///     int v; ch.read(v);
+template <channel_item T, storage_policy Storage = storage::heap, ordering_policy Ordering = ordering::block,
+          sync_policy Sync = sync::mutex>
+class channel {
+    static_assert(!Storage::unbounded || Sync::supports_unbounded,
+                  "polychan: this sync policy does not support an unbounded storage policy "
+                  "(heap_unbounded); pick a bounded storage or the mutex sync policy");
+    static_assert(sync_supports_ordering<Sync, Ordering>(),
+                  "polychan: this sync policy does not implement this ordering policy");
+
+  public:
+    using value_type = T;
+    using storage_type = Storage;
+    using ordering_type = Ordering;
+    using sync_type = Sync;
+    using core_type = typename Sync::template core<T, Storage>;
+    static_assert(sync_core<core_type>, "polychan: Sync::core<T, Storage> does not implement the sync protocol");
+
+    using write_transaction = polychan::write_transaction<core_type>;
+    using read_transaction = polychan::read_transaction<core_type>;
+
+    /// Arguments go to the storage: a capacity for `heap`, nothing for `heap_fixed<N>`, an
+    /// optional initial slot count for `heap_unbounded`.
+    template <class... Args>
+    requires std::constructible_from<core_type, Args...>
+    explicit channel(Args&&... args) : core_(std::forward<Args>(args)...) {}
+    channel(const channel&) = delete;
+    channel& operator=(const channel&) = delete;
+
+    // ---- writing ---------------------------------------------------------------------
+    /// Writes per the ordering: `block` waits while full. ok, closed or discarded.
+    status write(const T& v) requires std::copy_constructible<T> { return put(deadline::forever(), v); }
+    status write(T&& v) { return put(deadline::forever(), std::move(v)); }
+    /// Constructs the item in its slot from `args`.
+    template <class... Args>
+    status emplace(Args&&... args) {
+        return put(deadline::forever(), std::forward<Args>(args)...);
+    }
+    /// Never waits: full instead of waiting (block), discarded (discard_new).
+    status try_write(const T& v) requires std::copy_constructible<T> { return put(deadline::poll(), v); }
+    status try_write(T&& v) { return put(deadline::poll(), std::move(v)); }
+    template <class Rep, class Period>
+    status write_for(T v, std::chrono::duration<Rep, Period> d) {
+        return put(deadline::after(d), std::move(v));
+    }
+    template <class Clock, class Duration>
+    status write_until(T v, std::chrono::time_point<Clock, Duration> t) {
+        return put(deadline::at(t), std::move(v));
+    }
+
+    // ---- reading ---------------------------------------------------------------------
+    /// Waits for an item; false once the channel is closed and drained.
+    bool read(T& out) { return get(deadline::forever(), out) == status::ok; }
+    /// Waits for an item; nullopt once the channel is closed and drained.
+    std::optional<T> read() {
+        std::optional<T> out;
+        take(deadline::forever(), [&](T& item) { out.emplace(std::move(item)); });
+        return out;
+    }
+    /// Never waits: ok, empty or closed.
+    status try_read(T& out) { return get(deadline::poll(), out); }
+    template <class Rep, class Period>
+    status read_for(T& out, std::chrono::duration<Rep, Period> d) {
+        return get(deadline::after(d), out);
+    }
+    template <class Clock, class Duration>
+    status read_until(T& out, std::chrono::time_point<Clock, Duration> t) {
+        return get(deadline::at(t), out);
+    }
+
+    // ---- transactions ----------------------------------------------------------------
+    /// Claims a slot per the ordering and constructs the item in it from `args` (default-
+    /// initialised when there are none). Check the result before use: it holds no slot when
+    /// the channel is closed or the item was discarded.
+    template <class... Args>
+    write_transaction begin_write(Args&&... args) {
+        return begin_write_until(deadline::forever(), std::forward<Args>(args)...);
+    }
+    template <class... Args>
+    write_transaction try_begin_write(Args&&... args) {
+        return begin_write_until(deadline::poll(), std::forward<Args>(args)...);
+    }
+    template <class Rep, class Period, class... Args>
+    write_transaction begin_write_for(std::chrono::duration<Rep, Period> d, Args&&... args) {
+        return begin_write_until(deadline::after(d), std::forward<Args>(args)...);
+    }
+    read_transaction begin_read() { return begin_read_until(deadline::forever()); }
+    read_transaction try_begin_read() { return begin_read_until(deadline::poll()); }
+    template <class Rep, class Period>
+    read_transaction begin_read_for(std::chrono::duration<Rep, Period> d) {
+        return begin_read_until(deadline::after(d));
+    }
+
+    // ---- state -----------------------------------------------------------------------
+    /// Go semantics: later writes return closed, readers drain what is left and then get
+    /// closed, and every blocked reader and writer wakes.
+    void close() { core_.close(); }
+    bool is_closed() const { return core_.is_closed(); }
+    /// Items published and not yet claimed by a reader.
+    std::size_t ready_size() const { return core_.ready_size(); }
+    /// Slots neither holding an item nor held by a transaction (unbounded_capacity if unbounded).
+    std::size_t free_size() const { return core_.free_size(); }
+    std::size_t capacity() const { return core_.capacity(); }
+    bool empty() const { return ready_size() == 0; }
+    bool full() const { return free_size() == 0; }
+    /// Items dropped by the ordering: incoming ones (discard_new) or evicted ones
+    /// (discard_old, always_last).
+    std::uint64_t discarded_count() const { return core_.discarded(); }
+
+    // ---- range-for: reads until closed and drained -----------------------------------
+    class iterator {
+      public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        explicit iterator(channel* ch) : ch_{ch} { ++*this; }
+        T& operator*() const { return const_cast<T&>(*current_); }
+        T* operator->() const { return &**this; }
+        iterator& operator++() {
+            current_ = ch_->read();
+            if (!current_) ch_ = nullptr;
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.ch_ == nullptr; }
+
+      private:
+        channel* ch_ = nullptr;
+        std::optional<T> current_;
+    };
+    iterator begin() { return iterator{this}; }
+    std::default_sentinel_t end() noexcept { return {}; }
+
+    /// The sync core, for verification and for tools that drive the protocol directly.
+    core_type& core() noexcept { return core_; }
+
+  private:
+    template <class... Args>
+    status put(deadline d, Args&&... args) {
+        auto c = Ordering::claim_write(core_, d);
+        if (!c.ok()) return c.result;
+        try {
+            core_.payload(c.ticket).construct(std::forward<Args>(args)...);
+        } catch (...) {
+            core_.cancel(c.ticket); // the slot goes back; the channel stays as it was
+            throw;
+        }
+        return core_.publish(c.ticket);
+    }
+
+    template <class Use>
+    status take(deadline d, Use use) {
+        auto c = Ordering::claim_read(core_, d);
+        if (!c.ok()) return c.result;
+        read_transaction held{&core_, c.ticket, status::ok}; // destroys and releases, even if `use` throws
+        use(*held);
+        return status::ok;
+    }
+    status get(deadline d, T& out) {
+        return take(d, [&](T& item) { out = std::move(item); });
+    }
+
+    template <class... Args>
+    write_transaction begin_write_until(deadline d, Args&&... args) {
+        auto c = Ordering::claim_write(core_, d);
+        if (!c.ok()) return write_transaction{nullptr, {}, c.result};
+        try {
+            core_.payload(c.ticket).construct(std::forward<Args>(args)...);
+        } catch (...) {
+            core_.cancel(c.ticket);
+            throw;
+        }
+        return write_transaction{&core_, c.ticket, status::ok};
+    }
+    read_transaction begin_read_until(deadline d) {
+        auto c = Ordering::claim_read(core_, d);
+        return read_transaction{c.ok() ? &core_ : nullptr, c.ticket, c.result};
+    }
+
+    core_type core_;
+};
+
+} // namespace polychan

@@ -1,0 +1,23 @@
+// polychan — the result of claiming a slot: a status and, on success, a ticket for the slot.
+#pragma once
+
+#include <polychan/status.hpp>
+
+namespace polychan {
+
+/// A slot claim returned by a sync policy. `ticket` is meaningful only when `result == ok`.
+template <class Ticket>
+struct claim {
+    status result = status::ok;
+    Ticket ticket{};
+
+    constexpr bool ok() const noexcept { return result == status::ok; }
+};
+
+/// What a writer that found the channel full is waiting for.
+enum class wake_on : unsigned char {
+    free_slot,         ///< a slot was released (block)
+    free_or_ready_slot ///< a slot was released or an item became evictable (discard_old)
+};
+
+} // namespace polychan

@@ -1,0 +1,81 @@
+// polychan — the claim loops every ordering is made of, written once against the sync protocol.
+#pragma once
+
+#include <polychan/claim.hpp>
+#include <polychan/deadline.hpp>
+
+namespace polychan::ordering::detail {
+
+/// Try, and while the attempt would block (`full`/`empty`), wait for a change and try again,
+/// until `d` says stop. Spurious wake-ups cost one more attempt, never a wrong result.
+template <class TryOnce, class Wait>
+auto retry_until(deadline d, TryOnce try_once, Wait wait) {
+    for (;;) {
+        auto c = try_once();
+        if (c.result != status::full && c.result != status::empty) return c;
+        if (d.is_poll()) return c;
+        if (!wait(d)) {
+            c = try_once(); // the state may have changed right at the deadline
+            if (c.result == status::full || c.result == status::empty) c.result = status::timeout;
+            return c;
+        }
+    }
+}
+
+/// On full, wait for a free slot (back-pressure).
+template <class Core>
+auto claim_write_waiting(Core& core, deadline d) {
+    return retry_until(
+        d, [&] { return core.try_claim_write(); },
+        [&](deadline dd) { return core.wait_writable(dd, wake_on::free_slot); });
+}
+
+/// On full, drop the incoming item and count it.
+template <class Core>
+auto claim_write_or_drop(Core& core) {
+    auto c = core.try_claim_write();
+    if (c.result == status::full) {
+        core.count_discarded();
+        c.result = status::discarded;
+    }
+    return c;
+}
+
+/// On full, evict the oldest ready item and count it. Waits only when every slot is held
+/// by an unfinished transaction, so that nothing can be evicted.
+template <class Core>
+auto claim_write_evicting(Core& core, deadline d) {
+    return retry_until(
+        d,
+        [&] {
+            auto c = core.try_claim_write();
+            while (c.result == status::full && core.try_evict_oldest()) {
+                core.count_discarded();
+                c = core.try_claim_write();
+            }
+            return c;
+        },
+        [&](deadline dd) { return core.wait_writable(dd, wake_on::free_or_ready_slot); });
+}
+
+/// Read the oldest ready item (FIFO).
+template <class Core>
+auto claim_read_oldest(Core& core, deadline d) {
+    return retry_until(
+        d, [&] { return core.try_claim_read(); }, [&](deadline dd) { return core.wait_readable(dd); });
+}
+
+/// Read the newest ready item; every older one is discarded and counted, so a reader never
+/// sees an item older than one it has already seen.
+template <class Core>
+auto claim_read_newest(Core& core, deadline d) {
+    return retry_until(
+        d,
+        [&] {
+            while (core.ready_size() > 1 && core.try_evict_oldest()) core.count_discarded();
+            return core.try_claim_read();
+        },
+        [&](deadline dd) { return core.wait_readable(dd); });
+}
+
+} // namespace polychan::ordering::detail

@@ -1,0 +1,254 @@
+// polychan — sync `mutex`: one mutex and two condition variables guard the slots; any number
+// of readers and writers.
+//
+// Slots are threaded on two intrusive lists through `slot::next`, so a slot is always in
+// exactly one place and a transaction can hold it for as long as it likes:
+//
+//      free list (LIFO)          ready queue (FIFO)            held by transactions
+//   free_top -> s -> s -> nil   ready_head -> s -> s <- ready_tail      (in no list)
+//
+//   claim write: pop free_top          publish: append at ready_tail
+//   claim read : pop ready_head        release: push on free_top
+//   evict      : pop ready_head, destroy the item, push on free_top
+//
+// A slot held by a reader is in neither list, so an evicting writer can never overwrite it.
+// Items are delivered in publish order.
+#pragma once
+
+#include <polychan/claim.hpp>
+#include <polychan/concepts.hpp>
+#include <polychan/deadline.hpp>
+#include <polychan/detail/payload_cell.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <utility>
+
+namespace polychan::sync {
+
+struct mutex {
+    static constexpr std::string_view name = "mutex";
+    static constexpr bool supports_unbounded = true;
+    static constexpr bool single_reader = false;
+    static constexpr bool single_writer = false;
+
+    template <class T, storage_policy Storage>
+    class core;
+};
+
+template <class T, storage_policy Storage>
+class mutex::core {
+    static constexpr std::uint32_t nil = 0xFFFF'FFFFu;
+
+    struct slot {
+        std::uint32_t next;
+        polychan::detail::payload_cell<T> item;
+    };
+    struct control {
+        typename Storage::mutex_type lock;
+        typename Storage::condition_type readable; // an item was published, or closed
+        typename Storage::condition_type writable; // a slot was freed, or closed
+        std::uint32_t free_top = nil;
+        std::uint32_t ready_head = nil;
+        std::uint32_t ready_tail = nil;
+        std::size_t free_count = 0;
+        std::size_t ready_count = 0;
+        std::size_t evict_waiters = 0; // writers waiting for an item they could evict
+        bool closed = false;
+        std::atomic<std::uint64_t> discarded{0};
+    };
+    using region_type = typename Storage::template region<slot, control>;
+    using lock_type = std::unique_lock<typename Storage::mutex_type>;
+
+  public:
+    using value_type = T;
+    struct write_ticket {
+        slot* s = nullptr;
+        std::uint32_t index = nil;
+    };
+    struct read_ticket {
+        slot* s = nullptr;
+        std::uint32_t index = nil;
+    };
+
+    template <class... Args>
+    explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {
+        if constexpr (Storage::unbounded) {
+            link_free(0, mem_.allocated());
+        } else {
+            link_free(0, mem_.capacity());
+        }
+    }
+    core(const core&) = delete;
+    core& operator=(const core&) = delete;
+
+    ~core() {
+        // Items still queued belong to the channel; held transactions must be gone by now.
+        for (std::uint32_t i = ctl().ready_head; i != nil; i = mem_.slot(i).next) mem_.slot(i).item.destroy();
+    }
+
+    claim<write_ticket> try_claim_write() {
+        lock_type lock{ctl().lock};
+        if (ctl().closed) return {status::closed};
+        if (ctl().free_top == nil) {
+            if constexpr (Storage::unbounded) {
+                auto const [first, last] = mem_.grow();
+                link_free(first, last);
+            } else {
+                return {status::full};
+            }
+        }
+        std::uint32_t const i = ctl().free_top;
+        slot& s = mem_.slot(i);
+        ctl().free_top = s.next;
+        --ctl().free_count;
+        return {status::ok, {&s, i}};
+    }
+
+    bool wait_writable(deadline d, wake_on why) {
+        lock_type lock{ctl().lock};
+        auto const can_proceed = [&] {
+            return ctl().closed || ctl().free_count > 0 ||
+                   (why == wake_on::free_or_ready_slot && ctl().ready_count > 0);
+        };
+        if (why == wake_on::free_or_ready_slot) ++ctl().evict_waiters;
+        bool const woken = wait(lock, ctl().writable, d, can_proceed);
+        if (why == wake_on::free_or_ready_slot) --ctl().evict_waiters;
+        return woken;
+    }
+
+    status publish(write_ticket w) {
+        lock_type lock{ctl().lock};
+        if (ctl().closed) {
+            // Go semantics: nothing is delivered after close; the writer is told so.
+            w.s->item.destroy();
+            push_free(w.index);
+            lock.unlock();
+            ctl().writable.notify_one();
+            return status::closed;
+        }
+        w.s->next = nil;
+        if (ctl().ready_tail == nil) {
+            ctl().ready_head = w.index;
+        } else {
+            mem_.slot(ctl().ready_tail).next = w.index;
+        }
+        ctl().ready_tail = w.index;
+        ++ctl().ready_count;
+        bool const wake_evictors = ctl().evict_waiters > 0;
+        lock.unlock();
+        ctl().readable.notify_one();
+        if (wake_evictors) ctl().writable.notify_all();
+        return status::ok;
+    }
+
+    void cancel(write_ticket w) { give_back(w.index); }
+
+    claim<read_ticket> try_claim_read() {
+        lock_type lock{ctl().lock};
+        if (ctl().ready_head == nil) return {ctl().closed ? status::closed : status::empty};
+        std::uint32_t const i = pop_ready();
+        return {status::ok, {&mem_.slot(i), i}};
+    }
+
+    bool wait_readable(deadline d) {
+        lock_type lock{ctl().lock};
+        return wait(lock, ctl().readable, d, [&] { return ctl().closed || ctl().ready_count > 0; });
+    }
+
+    void release(read_ticket r) { give_back(r.index); }
+
+    bool try_evict_oldest() {
+        lock_type lock{ctl().lock};
+        if (ctl().ready_head == nil) return false;
+        std::uint32_t const i = pop_ready();
+        mem_.slot(i).item.destroy();
+        push_free(i);
+        lock.unlock();
+        ctl().writable.notify_one();
+        return true;
+    }
+
+    // A statistic only: nothing is ordered by it.
+    void count_discarded() { ctl().discarded.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
+
+    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
+    polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
+
+    void close() {
+        {
+            lock_type lock{ctl().lock};
+            ctl().closed = true;
+        }
+        ctl().readable.notify_all();
+        ctl().writable.notify_all();
+    }
+    bool is_closed() const {
+        lock_type lock{ctl().lock};
+        return ctl().closed;
+    }
+    std::size_t ready_size() const {
+        lock_type lock{ctl().lock};
+        return ctl().ready_count;
+    }
+    std::size_t free_size() const {
+        if constexpr (Storage::unbounded) {
+            return unbounded_capacity;
+        } else {
+            lock_type lock{ctl().lock};
+            return ctl().free_count;
+        }
+    }
+    std::size_t capacity() const {
+        if constexpr (Storage::unbounded) {
+            return unbounded_capacity;
+        } else {
+            return mem_.capacity();
+        }
+    }
+
+  private:
+    control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
+
+    void link_free(std::size_t first, std::size_t last) {
+        for (std::size_t i = last; i-- > first;) push_free(static_cast<std::uint32_t>(i));
+    }
+    void push_free(std::uint32_t i) {
+        mem_.slot(i).next = ctl().free_top;
+        ctl().free_top = i;
+        ++ctl().free_count;
+    }
+    std::uint32_t pop_ready() {
+        std::uint32_t const i = ctl().ready_head;
+        ctl().ready_head = mem_.slot(i).next;
+        if (ctl().ready_head == nil) ctl().ready_tail = nil;
+        --ctl().ready_count;
+        return i;
+    }
+    void give_back(std::uint32_t i) {
+        {
+            lock_type lock{ctl().lock};
+            push_free(i);
+        }
+        ctl().writable.notify_one();
+    }
+
+    template <class Pred>
+    static bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred ready) {
+        if (ready()) return true;
+        if (d.is_poll()) return false;
+        if (d.is_forever()) {
+            cv.wait(lock, ready);
+            return true;
+        }
+        return cv.wait_until(lock, d.when(), ready);
+    }
+
+    mutable region_type mem_;
+};
+
+} // namespace polychan::sync
