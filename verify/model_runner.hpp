@@ -1,0 +1,154 @@
+// polychan verify — the command line every Relacy model executable shares.
+//
+//   model                      the correct model, random scheduler (iterations: --iterations N,
+//                              else $POLYCHAN_RELACY_ITERATIONS, else the model's default)
+//   model --search full|bound  exhaustive / context-bound search instead (--bound K)
+//   model --mutants            every mutant (one named order weakened one step) must fail;
+//                              prints one tab-separated row per mutant (see print_row)
+//   model --mutant NAME        one mutant, with Relacy's failing history
+//   model --list               the mutant names
+//
+// Exit status 0 means: the correct model passed, and every mutant that was run was caught.
+#pragma once
+
+#include "relacy_atomics.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace polychan::verify {
+
+/// The spelling of a memory order in the mutation table.
+constexpr const char* order_name(std::memory_order mo) noexcept {
+    switch (mo) {
+    case std::memory_order_relaxed:
+        return "relaxed";
+    case std::memory_order_consume:
+        return "consume";
+    case std::memory_order_acquire:
+        return "acquire";
+    case std::memory_order_release:
+        return "release";
+    case std::memory_order_acq_rel:
+        return "acq_rel";
+    case std::memory_order_seq_cst:
+        return "seq_cst";
+    }
+    return "?";
+}
+
+/// One Relacy test, type-erased: runs rl::simulate<Test> with the given parameters.
+using simulate_fn = bool (*)(rl::test_params&);
+
+template <class Test>
+bool simulate(rl::test_params& p) {
+    return rl::simulate<Test>(p);
+}
+
+/// A mutant: the model instantiated with one named order weakened one step.
+struct mutant {
+    const char* order;          // the name of the order in the production Orders struct
+    std::memory_order original; // what production uses
+    std::memory_order weakened; // what this mutant uses instead
+    simulate_fn run;
+};
+
+/// A model executable: its algorithm name, the correct model and its mutants.
+struct model {
+    const char* algorithm;
+    simulate_fn correct;
+    std::vector<mutant> mutants;
+    unsigned long default_iterations = 100000;
+};
+
+namespace runner_detail {
+
+inline unsigned long iterations(int argc, char** argv, unsigned long fallback) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], "--iterations") == 0) return std::strtoul(argv[i + 1], nullptr, 10);
+    if (const char* env = std::getenv("POLYCHAN_RELACY_ITERATIONS")) return std::strtoul(env, nullptr, 10);
+    return fallback;
+}
+
+inline const char* option(int argc, char** argv, const char* name) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+    return nullptr;
+}
+
+inline bool flag(int argc, char** argv, const char* name) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], name) == 0) return true;
+    return false;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+} // namespace runner_detail
+
+/// Runs a model per the command line above; returns the process exit status.
+inline int run(const model& m, int argc, char** argv) {
+    using namespace runner_detail;
+    if (flag(argc, argv, "--list")) {
+        for (const mutant& x : m.mutants) std::cout << x.order << '\n';
+        return 0;
+    }
+    unsigned long const n = iterations(argc, argv, m.default_iterations);
+    // Relacy's output goes nowhere unless a failing history is asked for: a stream with a
+    // buffer would allocate through Relacy's operator new inside the model's context and
+    // free it outside.
+    std::ostream quiet{nullptr};
+
+    if (flag(argc, argv, "--mutants") || option(argc, argv, "--mutant")) {
+        const char* only = option(argc, argv, "--mutant");
+        bool all_caught = true;
+        for (const mutant& x : m.mutants) {
+            if (only && std::string_view{only} != x.order) continue;
+            rl::test_params p;
+            p.iteration_count = n;
+            p.output_stream = only ? &std::cout : &quiet;
+            p.progress_stream = &quiet;
+            auto const t0 = std::chrono::steady_clock::now();
+            bool const passed = x.run(p);
+            bool const caught = !passed;
+            all_caught = all_caught && caught;
+            // algorithm, order, original, weakened, verdict, Relacy's failure, iterations to find it, seconds
+            std::cout << m.algorithm << '\t' << x.order << '\t' << order_name(x.original) << '\t'
+                      << order_name(x.weakened) << '\t' << (caught ? "caught" : "MISSED") << '\t'
+                      << (caught ? rl::test_result_str(p.test_result) : "-") << '\t' << (caught ? p.stop_iteration : n)
+                      << '\t' << seconds_since(t0) << std::endl;
+        }
+        return all_caught ? 0 : 1;
+    }
+
+    rl::test_params p;
+    p.iteration_count = n;
+    p.output_stream = &std::cout; // Relacy prints the failing history, if any
+    p.progress_stream = &quiet;
+    const char* search = option(argc, argv, "--search");
+    std::string label = "random scheduler";
+    if (search && std::string_view{search} == "full") {
+        p.search_type = rl::fair_full_search_scheduler_type;
+        label = "full search";
+    } else if (search && std::string_view{search} == "bound") {
+        p.search_type = rl::fair_context_bound_scheduler_type;
+        const char* k = option(argc, argv, "--bound");
+        p.context_bound = k ? static_cast<unsigned>(std::strtoul(k, nullptr, 10)) : 2;
+        label = "context bound " + std::to_string(p.context_bound);
+    }
+    auto const t0 = std::chrono::steady_clock::now();
+    bool const ok = m.correct(p);
+    std::cout << m.algorithm << ": " << label << ", " << p.stop_iteration << " iterations, " << seconds_since(t0)
+              << " s: " << (ok ? "passed" : rl::test_result_str(p.test_result)) << std::endl;
+    return ok ? 0 : 1;
+}
+
+} // namespace polychan::verify

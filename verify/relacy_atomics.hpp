@@ -1,0 +1,184 @@
+// polychan verify — the Relacy atomics backend: the same interface as polychan::std_atomics
+// (include/polychan/atomics.hpp), so the production algorithms are model-checked unchanged.
+//
+// Every operation takes a defaulted std::source_location and hands it to Relacy as
+// rl::debug_info, so Relacy's histories name the production line that did the access
+// without any `($)` macro in production code.
+//
+// Include this header before any production header: <relacy/relacy.hpp> defines macros
+// (new, delete, malloc, free, assert, errno, memory_order_*) that would rewrite the
+// standard library and our headers; they are removed again here (errno and assert are
+// restored to the standard ones), so only explicit rl:: calls talk to Relacy.
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <cstdint>
+#include <source_location>
+
+#pragma push_macro("errno")
+#pragma push_macro("assert")
+#include <relacy/relacy.hpp>
+#undef new
+#undef delete
+#undef malloc
+#undef calloc
+#undef realloc
+#undef free
+#undef memory_order_relaxed
+#undef memory_order_consume
+#undef memory_order_acquire
+#undef memory_order_release
+#undef memory_order_acq_rel
+#undef memory_order_seq_cst
+#undef errno
+#undef assert
+#pragma pop_macro("assert")
+#pragma pop_macro("errno")
+
+namespace polychan::verify {
+
+/// std::memory_order as Relacy spells it.
+constexpr rl::memory_order to_relacy(std::memory_order mo) noexcept {
+    switch (mo) {
+    case std::memory_order_relaxed:
+        return rl::mo_relaxed;
+    case std::memory_order_consume:
+        return rl::mo_consume;
+    case std::memory_order_acquire:
+        return rl::mo_acquire;
+    case std::memory_order_release:
+        return rl::mo_release;
+    case std::memory_order_acq_rel:
+        return rl::mo_acq_rel;
+    case std::memory_order_seq_cst:
+        return rl::mo_seq_cst;
+    }
+    return rl::mo_seq_cst;
+}
+
+/// The call site of a production access, for Relacy's history output.
+inline rl::debug_info site(const std::source_location& at) noexcept {
+    return rl::debug_info(at.function_name(), at.file_name(), at.line());
+}
+
+/// The Relacy backend. `atomic<T>` mirrors the std::atomic members the algorithms use.
+struct relacy_atomics {
+    template <class T>
+    class atomic {
+      public:
+        /// Value-initialised, as std::atomic<T> is in C++20.
+        atomic(std::source_location at = std::source_location::current()) { a_.store(T{}, rl::mo_relaxed, site(at)); }
+        atomic(T v, std::source_location at = std::source_location::current()) {
+            a_.store(v, rl::mo_relaxed, site(at));
+        }
+        atomic(const atomic&) = delete;
+        atomic& operator=(const atomic&) = delete;
+
+        T load(std::memory_order mo = std::memory_order_seq_cst,
+               std::source_location at = std::source_location::current()) const {
+            return a_.load(to_relacy(mo), site(at));
+        }
+        void store(T v, std::memory_order mo = std::memory_order_seq_cst,
+                   std::source_location at = std::source_location::current()) {
+            a_.store(v, to_relacy(mo), site(at));
+        }
+        T exchange(T v, std::memory_order mo = std::memory_order_seq_cst,
+                   std::source_location at = std::source_location::current()) {
+            return a_.exchange(v, to_relacy(mo), site(at));
+        }
+        bool compare_exchange_strong(T& expected, T desired, std::memory_order success, std::memory_order failure,
+                                     std::source_location at = std::source_location::current()) {
+            return a_.compare_exchange_strong(expected, desired, to_relacy(success), site(at), to_relacy(failure),
+                                              site(at));
+        }
+        bool compare_exchange_strong(T& expected, T desired, std::memory_order mo = std::memory_order_seq_cst,
+                                     std::source_location at = std::source_location::current()) {
+            return a_.compare_exchange_strong(expected, desired, to_relacy(mo), site(at));
+        }
+        bool compare_exchange_weak(T& expected, T desired, std::memory_order success, std::memory_order failure,
+                                   std::source_location at = std::source_location::current()) {
+            return a_.compare_exchange_weak(expected, desired, to_relacy(success), site(at), to_relacy(failure),
+                                            site(at));
+        }
+        bool compare_exchange_weak(T& expected, T desired, std::memory_order mo = std::memory_order_seq_cst,
+                                   std::source_location at = std::source_location::current()) {
+            return a_.compare_exchange_weak(expected, desired, to_relacy(mo), site(at));
+        }
+        T fetch_add(T v, std::memory_order mo = std::memory_order_seq_cst,
+                    std::source_location at = std::source_location::current()) {
+            return a_.fetch_add(v, to_relacy(mo), site(at));
+        }
+        T fetch_sub(T v, std::memory_order mo = std::memory_order_seq_cst,
+                    std::source_location at = std::source_location::current()) {
+            return a_.fetch_sub(v, to_relacy(mo), site(at));
+        }
+        T fetch_or(T v, std::memory_order mo = std::memory_order_seq_cst,
+                   std::source_location at = std::source_location::current()) {
+            return a_.fetch_or(v, to_relacy(mo), site(at));
+        }
+        T fetch_and(T v, std::memory_order mo = std::memory_order_seq_cst,
+                    std::source_location at = std::source_location::current()) {
+            return a_.fetch_and(v, to_relacy(mo), site(at));
+        }
+
+        /// Futex-style sleep, as Relacy models a kernel futex: a full fence, then a check of
+        /// the value and the sleep as one step (no preemption in between). Wakes on
+        /// notify, spuriously, or (when `timed`) on a modelled timeout. True unless timed out.
+        bool futex_wait(T expected, bool timed, std::source_location at = std::source_location::current()) {
+            rl::context& c = rl::ctx();
+            c.sched();
+            c.atomic_thread_fence_seq_cst();
+            {
+                rl::preemption_disabler no_switch(c);
+                if (a_.load(rl::mo_acquire, site(at)) != expected) return true;
+            }
+            return a_.wait(c, timed, true, site(at)) != rl::unpark_reason_timeout;
+        }
+        /// Wakes up to `count` threads sleeping in futex_wait, behind a full fence as the kernel does.
+        void futex_wake(unsigned count, std::source_location at = std::source_location::current()) {
+            rl::context& c = rl::ctx();
+            c.sched();
+            c.atomic_thread_fence_seq_cst();
+            a_.wake(c, static_cast<rl::thread_id_t>(count), site(at));
+        }
+
+      private:
+        mutable rl::atomic<T> a_;
+    };
+
+    static void fence(std::memory_order mo, std::source_location at = std::source_location::current()) {
+        if (mo == std::memory_order_relaxed) return; // a relaxed fence orders nothing (and Relacy rejects it)
+        rl::atomic_thread_fence(to_relacy(mo), site(at));
+    }
+};
+
+/// A plain (non-atomic) variable Relacy checks for data races: every access is an rl::var
+/// access carrying its call site.
+template <class T>
+class var {
+  public:
+    var(T v = T{}, std::source_location at = std::source_location::current()) { v_(site(at)) = v; }
+    T load(std::source_location at = std::source_location::current()) const { return v_(site(at)); }
+    void store(T v, std::source_location at = std::source_location::current()) { v_(site(at)) = v; }
+
+  private:
+    rl::var<T> v_;
+};
+
+/// A model payload: the channel places it in its payload_cell with placement new, so a
+/// write of the item and a read of the item are rl::var accesses and a missing
+/// happens-before between writer and reader is reported as a data race.
+struct model_item {
+    var<int> value;
+    explicit model_item(int v = 0) : value{v} {}
+    model_item(model_item&& o) noexcept : value{o.value.load()} {}
+    model_item& operator=(model_item&& o) noexcept {
+        value.store(o.value.load());
+        return *this;
+    }
+    ~model_item() { value.store(-1); } // destruction is a write: racing with a read is caught
+};
+
+} // namespace polychan::verify
