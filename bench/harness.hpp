@@ -1,0 +1,163 @@
+// polychan bench — what every benchmark family shares: items, the spin/yield back-off, a
+// start gate that releases every worker at once, and the registration that names results
+// the way scripts/report_gen reads them.
+//
+// Naming contract with scripts/report_gen (one place, here):
+//   benchmark name  = "<job>/<subject>"      e.g. "spsc_8B/heap.block.mutex"
+//   label           = kind of subject:       "polychan" | "peer" | "floor"
+//   items_per_second, bytes_per_second       the measured rates (manual time)
+// A job is one thing to do (move 8-byte items from one thread to another, ...); every subject
+// of a job does exactly the same work, so their ratios mean something.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace polychan_bench {
+
+/// An item of exactly `Bytes` bytes whose first word is a sequence number.
+template <std::size_t Bytes>
+struct item {
+    static_assert(Bytes >= sizeof(std::uint64_t));
+    std::uint64_t seq = 0;
+    std::array<std::byte, Bytes - sizeof(std::uint64_t)> pad{};
+};
+template <>
+struct item<sizeof(std::uint64_t)> {
+    std::uint64_t seq = 0;
+};
+static_assert(sizeof(item<8>) == 8 && sizeof(item<256>) == 256);
+
+/// Peers have no close(): one item with this sequence number per consumer ends the stream.
+inline constexpr std::uint64_t end_of_stream = ~std::uint64_t{0};
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+/// How every spinning subject (peers without a blocking call, the floor) waits: a short spin,
+/// then yield. Two cores are shared by more threads than that, so pure spinning would burn a
+/// whole time slice while the thread it waits for is not even running.
+class backoff {
+  public:
+    void pause() noexcept {
+        if (spins_ < spin_limit) {
+            ++spins_;
+            cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
+
+  private:
+    static constexpr int spin_limit = 256;
+    int spins_ = 0;
+};
+
+using clock = std::chrono::steady_clock;
+
+/// Starts threads, waits until every one of them is running, then releases them together, so
+/// that thread creation is not part of the measured time.
+class start_gate {
+  public:
+    explicit start_gate(int threads) : expected_{threads} {}
+
+    /// Called by each worker: announces it is running and waits for the release.
+    void arrive_and_wait() noexcept {
+        arrived_.fetch_add(1, std::memory_order_acq_rel);
+        for (backoff b; !open_.load(std::memory_order_acquire);) b.pause();
+    }
+    /// Called by the timing thread: waits for every worker, opens the gate, returns the time.
+    clock::time_point open() noexcept {
+        for (backoff b; arrived_.load(std::memory_order_acquire) < expected_;) b.pause();
+        auto const t0 = clock::now();
+        open_.store(true, std::memory_order_release);
+        return t0;
+    }
+
+  private:
+    int const expected_;
+    std::atomic<int> arrived_{0};
+    std::atomic<bool> open_{false};
+};
+
+inline double seconds_since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
+
+/// Runs `producers` + `consumers` threads released together; once every producer is done,
+/// `end_stream()` runs on the calling thread (it closes the channel, or sends end-of-stream
+/// items). Returns the seconds from the release until the last consumer finished.
+template <class Produce, class Consume, class EndStream>
+double timed_run(int producers, int consumers, Produce produce, Consume consume, EndStream end_stream) {
+    start_gate gate{producers + consumers};
+    std::vector<std::thread> prod, cons;
+    for (int i = 0; i < consumers; ++i)
+        cons.emplace_back([&, i] {
+            gate.arrive_and_wait();
+            consume(i);
+        });
+    for (int i = 0; i < producers; ++i)
+        prod.emplace_back([&, i] {
+            gate.arrive_and_wait();
+            produce(i);
+        });
+    auto const t0 = gate.open();
+    for (auto& t : prod) t.join();
+    end_stream();
+    for (auto& t : cons) t.join();
+    return seconds_since(t0);
+}
+
+/// What kind of subject a result belongs to; the report colours and compares by it.
+enum class kind { polychan, peer, floor };
+
+constexpr std::string_view to_string(kind k) {
+    switch (k) {
+    case kind::polychan:
+        return "polychan";
+    case kind::peer:
+        return "peer";
+    case kind::floor:
+        return "floor";
+    }
+    return "?";
+}
+
+/// Registers `run(state)` as "<job>/<subject>", timed manually (each iteration reports its own
+/// seconds through SetIterationTime).
+inline benchmark::internal::Benchmark* add(std::string const& job, std::string_view subject, kind k,
+                                           std::function<void(benchmark::State&)> run) {
+    std::string const name = job + "/" + std::string(subject);
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), [run = std::move(run), k](benchmark::State& state) {
+        state.SetLabel(std::string(to_string(k)));
+        run(state);
+    });
+    b->UseManualTime()->Unit(benchmark::kMicrosecond);
+    return b;
+}
+
+/// main() of every family: registers, then hands the command line to Google Benchmark.
+inline int run_main(int argc, char** argv, void (*register_all)()) {
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+} // namespace polychan_bench

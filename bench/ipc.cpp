@@ -1,0 +1,164 @@
+// polychan bench, family "ipc": round trip and throughput of 8-byte items between two
+// processes (fork), against boost::interprocess::message_queue, with the in-process channel
+// measured in the same run as the reference a cross-process channel should approach.
+#include "compositions.hpp"
+#include "peers/adapter.hpp"
+#include "transfer.hpp"
+
+#include <boost/interprocess/ipc/message_queue.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace polychan_bench {
+namespace {
+
+using T = item<8>;
+constexpr std::size_t capacity = 1024;
+constexpr std::uint64_t round_trips = 1000;
+constexpr std::uint64_t batch = 1 << 15;
+
+/// boost::interprocess::message_queue under a fresh name; the mapping made before fork() is
+/// shared by parent and child.
+struct message_queue_impl {
+    using value_type = T;
+    static constexpr std::string_view name = "boost.interprocess.message_queue";
+    static constexpr bool multi = true;
+
+    explicit message_queue_impl(std::size_t cap)
+        : name_{fresh_name()}, q{boost::interprocess::create_only, name_.c_str(), cap, sizeof(T)} {}
+    ~message_queue_impl() { boost::interprocess::message_queue::remove(name_.c_str()); }
+
+    void push(T const& v) { q.send(&v, sizeof v, 0); }
+    void pop(T& v) {
+        std::size_t got = 0;
+        unsigned priority = 0;
+        q.receive(&v, sizeof v, got, priority);
+        if (got != sizeof v) throw std::runtime_error("message_queue: short message");
+    }
+
+    static std::string fresh_name() {
+        static int counter = 0;
+        return "polychan_bench_mq_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    }
+
+    std::string name_;
+    boost::interprocess::message_queue q;
+};
+using message_queue = blocking_peer<message_queue_impl>;
+
+/// Runs `body` in a child process, which exits with 0 when it returns and 1 if it throws.
+template <class Body>
+pid_t spawn(Body body) {
+    pid_t const pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        int rc = 0;
+        try {
+            body();
+        } catch (...) {
+            rc = 1;
+        }
+        ::_exit(rc); // no destructors, no atexit: the parent owns every shared object
+    }
+    return pid;
+}
+bool child_succeeded(pid_t pid) {
+    int status = 0;
+    return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/// Round trips with the echo in another process. The child's "ready" item starts the clock,
+/// so fork() and exec-free start-up are not measured.
+template <class Queue>
+void add_cross_process_round_trip(std::string const& job, std::string_view subject, kind k) {
+    add(job, subject, k, [](benchmark::State& state) {
+        for (auto _ : state) {
+            Queue ping{capacity}, pong{capacity};
+            pid_t const child = spawn([&] {
+                T v{};
+                pong.push(v); // ready
+                while (ping.pop(v)) pong.push(v);
+            });
+            T v{};
+            pong.pop(v);
+            bool in_order = true;
+            auto const t0 = clock::now();
+            for (std::uint64_t i = 0; i < round_trips; ++i) {
+                v.seq = i;
+                ping.push(v);
+                pong.pop(v);
+                in_order &= v.seq == i;
+            }
+            double const secs = seconds_since(t0);
+            ping.end_stream(1);
+            if (!child_succeeded(child) || !in_order) state.SkipWithError("the echo process failed");
+            state.SetIterationTime(secs);
+        }
+        state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * round_trips));
+    });
+}
+
+/// `batch` items to a consumer process, which answers with the count it got.
+template <class Queue>
+void add_cross_process_throughput(std::string const& job, std::string_view subject, kind k) {
+    add(job, subject, k, [](benchmark::State& state) {
+        for (auto _ : state) {
+            Queue items{capacity}, back{capacity};
+            pid_t const child = spawn([&] {
+                T v{};
+                back.push(v); // ready
+                std::uint64_t n = 0;
+                while (items.pop(v)) ++n;
+                v.seq = n;
+                back.push(v);
+            });
+            T v{};
+            back.pop(v);
+            auto const t0 = clock::now();
+            for (std::uint64_t i = 0; i < batch; ++i) {
+                v.seq = i;
+                items.push(v);
+            }
+            items.end_stream(1);
+            back.pop(v);
+            double const secs = seconds_since(t0);
+            if (!child_succeeded(child) || v.seq != batch) state.SkipWithError("the consumer process lost items");
+            state.SetIterationTime(secs);
+        }
+        state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+        state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * batch * sizeof(T)));
+    });
+}
+
+/// The in-process channel on the heap, same jobs, as the reference for cross-process figures.
+template <class Sync>
+void add_in_process(std::string const& rtt_job, std::string const& throughput_job) {
+    using Channel = polychan::channel<T, polychan::storage::heap, polychan::ordering::block, Sync>;
+    std::string const subject = composition_name<Channel>() + " (in-process)";
+    add_round_trip<channel_queue<Channel>>(rtt_job, subject, kind::polychan, round_trips, capacity);
+    add_throughput<channel_queue<Channel>>(throughput_job, subject, kind::polychan, true, 1, 1, batch, capacity);
+}
+template <class... Syncs>
+void add_in_process_all(std::string const& rtt_job, std::string const& throughput_job, type_list<Syncs...>) {
+    (add_in_process<Syncs>(rtt_job, throughput_job), ...);
+}
+
+void register_all() {
+    std::string const rtt_job = "ipc_rtt_8B", throughput_job = "ipc_throughput_8B";
+    add_cross_process_round_trip<message_queue>(rtt_job, message_queue::name, kind::peer);
+    add_cross_process_throughput<message_queue>(throughput_job, message_queue::name, kind::peer);
+    add_in_process_all(rtt_job, throughput_job, sync_policies{});
+    // HOOK(ipc): cross-process polychan channels (polychan::ipc) join here once
+    // include/polychan/ipc.hpp lands: one add_cross_process_* pair per sync policy.
+}
+
+} // namespace
+} // namespace polychan_bench
+
+int main(int argc, char** argv) { return polychan_bench::run_main(argc, argv, polychan_bench::register_all); }
