@@ -59,24 +59,34 @@ class channel {
     channel& operator=(const channel&) = delete;
 
     // ---- writing ---------------------------------------------------------------------
+    // Every write form takes the item by forwarding reference and constructs it in its slot
+    // only once a slot is claimed: a write that ends closed, full, discarded or timeout leaves
+    // the caller's item untouched (a move-only item is not consumed).
+
     /// Writes per the ordering: `block` waits while full. ok, closed or discarded.
-    status write(const T& v) requires std::copy_constructible<T> { return put(deadline::forever(), v); }
-    status write(T&& v) { return put(deadline::forever(), std::move(v)); }
+    template <class U = T>
+    requires std::constructible_from<T, U&&> status write(U&& v) {
+        return put(deadline::forever(), std::forward<U>(v));
+    }
     /// Constructs the item in its slot from `args`.
     template <class... Args>
-    status emplace(Args&&... args) {
+    requires std::constructible_from<T, Args&&...> status emplace(Args&&... args) {
         return put(deadline::forever(), std::forward<Args>(args)...);
     }
     /// Never waits: full instead of waiting (block), discarded (discard_new).
-    status try_write(const T& v) requires std::copy_constructible<T> { return put(deadline::poll(), v); }
-    status try_write(T&& v) { return put(deadline::poll(), std::move(v)); }
-    template <class Rep, class Period>
-    status write_for(T v, std::chrono::duration<Rep, Period> d) {
-        return put(deadline::after(d), std::move(v));
+    template <class U = T>
+    requires std::constructible_from<T, U&&> status try_write(U&& v) {
+        return put(deadline::poll(), std::forward<U>(v));
     }
-    template <class Clock, class Duration>
-    status write_until(T v, std::chrono::time_point<Clock, Duration> t) {
-        return put(deadline::at(t), std::move(v));
+    /// Waits at most `d` for room: ok, closed, discarded or timeout.
+    template <class U = T, class Rep, class Period>
+    requires std::constructible_from<T, U&&> status write_for(U&& v, std::chrono::duration<Rep, Period> d) {
+        return put(deadline::after(d), std::forward<U>(v));
+    }
+    /// Waits until `t` (any clock) for room: ok, closed, discarded or timeout.
+    template <class U = T, class Clock, class Duration>
+    requires std::constructible_from<T, U&&> status write_until(U&& v, std::chrono::time_point<Clock, Duration> t) {
+        return put(deadline::at(t), std::forward<U>(v));
     }
 
     // ---- reading ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <type_traits>
 
 namespace polychan {
 
@@ -28,8 +29,11 @@ class deadline {
     /// Wait for at most `d` from now.
     template <class Rep, class Period>
     static deadline after(std::chrono::duration<Rep, Period> d) {
-        auto const left = std::chrono::ceil<clock::duration>(d);
-        return deadline{kind::until, clock::now() + (left.count() > 0 ? left : clock::duration::zero())};
+        if (d <= d.zero()) return deadline{kind::until, clock::now()};
+        auto const now = clock::now();
+        // A wait longer than the clock can represent is a wait forever, not an overflow.
+        if (d >= std::chrono::duration<double, Period>(clock::time_point::max() - now)) return forever();
+        return deadline{kind::until, now + std::chrono::ceil<clock::duration>(d)};
     }
 
     constexpr bool is_poll() const noexcept { return kind_ == kind::poll; }
