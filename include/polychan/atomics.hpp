@@ -12,9 +12,11 @@ namespace polychan {
 
 /// The production backend: std::atomic, no overhead.
 struct std_atomics {
+    /// The atomic type lock-free code uses for shared state.
     template <class T>
     using atomic = std::atomic<T>;
 
+    /// A stand-alone memory fence.
     static void fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
 };
 

@@ -40,14 +40,18 @@ class channel {
                   "polychan: this sync policy does not implement this ordering policy");
 
   public:
+    /// The item type and the three policies this channel is composed of.
     using value_type = T;
     using storage_type = Storage;
     using ordering_type = Ordering;
     using sync_type = Sync;
+    /// The sync policy's implementation of the slot protocol for this storage.
     using core_type = typename Sync::template core<T, Storage>;
     static_assert(sync_core<core_type>, "polychan: Sync::core<T, Storage> does not implement the sync protocol");
 
+    /// What begin_write() and its forms return: a claimed write slot (see transaction.hpp).
     using write_transaction = polychan::write_transaction<core_type>;
+    /// What begin_read() and its forms return: a claimed read slot.
     using read_transaction = polychan::read_transaction<core_type>;
 
     /// Arguments go to the storage: a capacity for `heap`, nothing for `heap_fixed<N>`, an
@@ -100,10 +104,12 @@ class channel {
     }
     /// Never waits: ok, empty or closed.
     status try_read(T& out) { return get(deadline::poll(), out); }
+    /// Waits at most `d` for an item: ok, timeout, or closed once closed and drained.
     template <class Rep, class Period>
     status read_for(T& out, std::chrono::duration<Rep, Period> d) {
         return get(deadline::after(d), out);
     }
+    /// Waits until `t` (any clock) for an item: ok, timeout, or closed once closed and drained.
     template <class Clock, class Duration>
     status read_until(T& out, std::chrono::time_point<Clock, Duration> t) {
         return get(deadline::at(t), out);
@@ -117,16 +123,22 @@ class channel {
     write_transaction begin_write(Args&&... args) {
         return begin_write_until(deadline::forever(), std::forward<Args>(args)...);
     }
+    /// begin_write() that never waits: holds no slot if full (block), discarded (discard_new), closed.
     template <class... Args>
     write_transaction try_begin_write(Args&&... args) {
         return begin_write_until(deadline::poll(), std::forward<Args>(args)...);
     }
+    /// begin_write() that waits at most `d` for a slot; status() says timeout if none came.
     template <class Rep, class Period, class... Args>
     write_transaction begin_write_for(std::chrono::duration<Rep, Period> d, Args&&... args) {
         return begin_write_until(deadline::after(d), std::forward<Args>(args)...);
     }
+    /// Claims the next item (per the ordering) to use in place; released when the transaction ends.
+    /// Holds no slot once the channel is closed and drained.
     read_transaction begin_read() { return begin_read_until(deadline::forever()); }
+    /// begin_read() that never waits: holds no slot if empty or closed and drained.
     read_transaction try_begin_read() { return begin_read_until(deadline::poll()); }
+    /// begin_read() that waits at most `d`; status() says timeout if nothing came.
     template <class Rep, class Period>
     read_transaction begin_read_for(std::chrono::duration<Rep, Period> d) {
         return begin_read_until(deadline::after(d));
@@ -136,19 +148,25 @@ class channel {
     /// Go semantics: later writes return closed, readers drain what is left and then get
     /// closed, and every blocked reader and writer wakes.
     void close() { core_.close(); }
+    /// Whether close() was called (items may still be waiting to be read).
     bool is_closed() const { return core_.is_closed(); }
     /// Items published and not yet claimed by a reader.
     std::size_t ready_size() const { return core_.ready_size(); }
     /// Slots neither holding an item nor held by a transaction (unbounded_capacity if unbounded).
     std::size_t free_size() const { return core_.free_size(); }
+    /// The number of slots (unbounded_capacity for an unbounded storage).
     std::size_t capacity() const { return core_.capacity(); }
+    /// No item ready to read (a snapshot).
     bool empty() const { return ready_size() == 0; }
+    /// No free slot (a snapshot; never true for an unbounded storage).
     bool full() const { return free_size() == 0; }
     /// Items dropped by the ordering: incoming ones (discard_new) or evicted ones
     /// (discard_old, always_last).
     std::uint64_t discarded_count() const { return core_.discarded(); }
 
     // ---- range-for: reads until closed and drained -----------------------------------
+    /// Input iterator for range-for: each step reads one item, as read() does; equals end()
+    /// once the channel is closed and drained.
     class iterator {
       public:
         using value_type = T;
@@ -169,7 +187,9 @@ class channel {
         channel* ch_ = nullptr;
         std::optional<T> current_;
     };
+    /// Reads the first item (waiting for it), for range-for.
     iterator begin() { return iterator{this}; }
+    /// The end of a range-for: reached when the channel is closed and drained.
     std::default_sentinel_t end() noexcept { return {}; }
 
     /// The sync core, for verification and for tools that drive the protocol directly.

@@ -11,6 +11,7 @@ struct claim {
     status result = status::ok;
     Ticket ticket{};
 
+    /// Whether a slot was granted (then `ticket` is valid).
     constexpr bool ok() const noexcept { return result == status::ok; }
 };
 

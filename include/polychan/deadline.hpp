@@ -10,6 +10,7 @@ namespace polychan {
 /// so every blocking, non-blocking and timed API form goes through one code path.
 class deadline {
   public:
+    /// Every deadline is kept on the steady clock, so wall-clock changes do not shorten a wait.
     using clock = std::chrono::steady_clock;
 
     /// Do not wait at all (the `try_` forms).
@@ -36,10 +37,13 @@ class deadline {
         return deadline{kind::until, now + std::chrono::ceil<clock::duration>(d)};
     }
 
+    /// Whether this is poll(): do not wait at all.
     constexpr bool is_poll() const noexcept { return kind_ == kind::poll; }
+    /// Whether this is forever(): no time limit.
     constexpr bool is_forever() const noexcept { return kind_ == kind::forever; }
     /// The time point to wait until; meaningful only when neither poll nor forever.
     constexpr clock::time_point when() const noexcept { return when_; }
+    /// Whether the time to wait is over (always for poll(), never for forever()).
     bool expired() const noexcept { return kind_ == kind::poll || (kind_ == kind::until && clock::now() >= when_); }
 
   private:

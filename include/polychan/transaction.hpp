@@ -22,6 +22,7 @@ namespace detail {
 template <class Core, class Ticket>
 class transaction_base {
   public:
+    /// The item type.
     using value_type = typename Core::value_type;
 
     transaction_base(transaction_base&& o) noexcept
@@ -31,9 +32,12 @@ class transaction_base {
 
     /// ok while the transaction holds a slot; otherwise why it got none (closed, timeout, ...).
     polychan::status status() const noexcept { return result_; }
+    /// True while the transaction holds a slot.
     explicit operator bool() const noexcept { return core_ != nullptr; }
 
+    /// The item in the slot; throws bad_transaction if no slot is held.
     value_type& operator*() const { return item(); }
+    /// The item in the slot; throws bad_transaction if no slot is held.
     value_type* operator->() const { return &item(); }
 
   protected:
@@ -58,6 +62,7 @@ class write_transaction : public detail::transaction_base<Core, typename Core::w
     using base = detail::transaction_base<Core, typename Core::write_ticket>;
 
   public:
+    /// Made by channel::begin_write(): `core` is null when no slot was granted, `s` says why.
     write_transaction(Core* core, typename Core::write_ticket t, polychan::status s) noexcept : base{core, t, s} {}
     write_transaction(write_transaction&&) noexcept = default;
     ~write_transaction() { abandon(); }
@@ -84,6 +89,7 @@ class read_transaction : public detail::transaction_base<Core, typename Core::re
     using base = detail::transaction_base<Core, typename Core::read_ticket>;
 
   public:
+    /// Made by channel::begin_read(): `core` is null when no slot was granted, `s` says why.
     read_transaction(Core* core, typename Core::read_ticket t, polychan::status s) noexcept : base{core, t, s} {}
     read_transaction(read_transaction&&) noexcept = default;
     ~read_transaction() {

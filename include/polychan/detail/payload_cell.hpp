@@ -14,6 +14,7 @@ template <class T>
 struct payload_cell {
     alignas(T) std::byte bytes[sizeof(T)];
 
+    /// Constructs the item from `args` (default-initialised without them); the cell must be empty.
     template <class... Args>
     T& construct(Args&&... args) {
         if constexpr (sizeof...(Args) == 0) {
@@ -24,7 +25,9 @@ struct payload_cell {
             return *std::construct_at(reinterpret_cast<T*>(bytes), std::forward<Args>(args)...);
         }
     }
+    /// The item; the cell must hold one.
     T& get() noexcept { return *std::launder(reinterpret_cast<T*>(bytes)); }
+    /// Ends the item's lifetime; the cell is empty again.
     void destroy() noexcept { std::destroy_at(&get()); }
 };
 
