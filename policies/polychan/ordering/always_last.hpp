@@ -9,13 +9,17 @@
 
 namespace polychan::ordering {
 
+/// Ordering: a "latest value" channel; writes evict like discard_old, reads return the newest item.
 struct always_last {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "always_last";
 
+    /// Claims a slot, evicting the oldest ready item when full (as discard_old).
     template <class Core>
     static auto claim_write(Core& core, deadline d) {
         return detail::claim_write_evicting(core, d);
     }
+    /// Discards (and counts) every ready item but the newest, and claims the newest.
     template <class Core>
     static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_newest(core, d);

@@ -8,13 +8,17 @@
 
 namespace polychan::ordering {
 
+/// Ordering: a full channel makes writers wait; reads are FIFO.
 struct block {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "block";
 
+    /// Claims a free slot, waiting for one until `d`: ok, closed, full (poll) or timeout.
     template <class Core>
     static auto claim_write(Core& core, deadline d) {
         return detail::claim_write_waiting(core, d);
     }
+    /// Claims the oldest ready item, waiting until `d`: ok, closed, empty (poll) or timeout.
     template <class Core>
     static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_oldest(core, d);

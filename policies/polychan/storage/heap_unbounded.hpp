@@ -14,10 +14,14 @@
 
 namespace polychan::storage {
 
+/// Storage: grows without limit, in chunks that double the slot count; in-process primitives.
 struct heap_unbounded : detail::heap_primitives {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "heap_unbounded";
+    /// Never full: the sync policy calls grow() instead.
     static constexpr bool unbounded = true;
 
+    /// The memory of one channel: chunks of slots, an index table, the control block.
     template <class Slot, class Control>
     class region {
       public:
@@ -31,6 +35,7 @@ struct heap_unbounded : detail::heap_primitives {
         /// Only the sync policy's lock holder may call slot() and grow(): grow() changes the
         /// index table that slot() reads.
         Slot& slot(std::size_t i) noexcept { return *index_[i]; }
+        /// The sync policy's control block.
         Control& control() noexcept { return control_; }
         /// Slots allocated so far (the channel's capacity() reports unbounded_capacity).
         std::size_t allocated() const noexcept { return index_.size(); }
