@@ -5,18 +5,21 @@
 //   jobs -------+--> worker 1 --+------> results
 //               +--> worker 2 --+
 //
-// A channel with the mutex sync policy takes any number of readers and writers, so the
-// workers simply share both channels. Closing `jobs` ends the workers' range-for loops; the
-// last worker to finish closes `results`, which ends the collector's loop.
+// Both the mutex and the semaphore sync policies take any number of readers and writers, so
+// the workers simply share both channels; the pool is written once for either. Closing `jobs`
+// ends the workers' range-for loops; the last worker to finish closes `results`, which ends
+// the collector's loop.
 //
-// Usage: example_worker_pool [jobs] [workers]     (default 200 jobs, 3 workers)
+// Usage: example_worker_pool [jobs] [workers] [mutex|semaphore]     (default 200 3 mutex)
 #include "check.hpp"
 
 #include <polychan/channel.hpp>
+#include <polychan/sync/semaphore.hpp>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,13 +33,10 @@ struct result {
     long output;
 };
 
-int main(int argc, char** argv) {
-    int const job_count = argc > 1 ? std::atoi(argv[1]) : 200;
-    int const worker_count = argc > 2 ? std::atoi(argv[2]) : 3;
-    expect(job_count >= 0 && worker_count >= 1, "job and worker counts are sensible");
-
-    polychan::channel<job> jobs{8};
-    polychan::channel<result> results{8};
+template <class Sync>
+void run_pool(int job_count, int worker_count) {
+    polychan::channel<job, polychan::storage::heap, polychan::ordering::block, Sync> jobs{8};
+    polychan::channel<result, polychan::storage::heap, polychan::ordering::block, Sync> results{8};
     std::atomic<int> running{worker_count};
 
     std::vector<std::jthread> workers;
@@ -60,7 +60,24 @@ int main(int argc, char** argv) {
         ++per_worker[static_cast<std::size_t>(r.worker)];
     }
 
-    for (int w = 0; w < worker_count; ++w) std::printf("worker %d did %d jobs\n", w, per_worker[std::size_t(w)]);
+    std::printf("sync::%s\n", Sync::name.data());
+    for (int w = 0; w < worker_count; ++w)
+        std::printf("worker %d did %d jobs\n", w, per_worker[static_cast<std::size_t>(w)]);
     for (int n : seen) expect(n == 1, "every job was done exactly once");
+}
+
+int main(int argc, char** argv) {
+    int const job_count = argc > 1 ? std::atoi(argv[1]) : 200;
+    int const worker_count = argc > 2 ? std::atoi(argv[2]) : 3;
+    std::string_view const sync = argc > 3 ? argv[3] : "mutex";
+    expect(job_count >= 0 && worker_count >= 1, "job and worker counts are sensible");
+
+    if (sync == "mutex") {
+        run_pool<polychan::sync::mutex>(job_count, worker_count);
+    } else if (sync == "semaphore") {
+        run_pool<polychan::sync::semaphore>(job_count, worker_count);
+    } else {
+        expect(false, "the sync policy is mutex or semaphore");
+    }
     std::printf("worker_pool: ok\n");
 }
