@@ -148,6 +148,22 @@ struct relacy_atomics {
         mutable rl::atomic<T> a_;
     };
 
+    /// A 32-bit word a thread can sleep on, as the storages' wait_word (a futex) but
+    /// modelled by Relacy; a timed wait may time out at any point Relacy chooses.
+    class wait_word : public atomic<std::uint32_t> {
+      public:
+        using atomic<std::uint32_t>::atomic;
+        void wait(std::uint32_t old, std::source_location at = std::source_location::current()) {
+            this->futex_wait(old, false, at);
+        }
+        template <class TimePoint>
+        bool wait_until(std::uint32_t old, TimePoint, std::source_location at = std::source_location::current()) {
+            return this->futex_wait(old, true, at);
+        }
+        void notify_one(std::source_location at = std::source_location::current()) { this->futex_wake(1, at); }
+        void notify_all(std::source_location at = std::source_location::current()) { this->futex_wake(~0u >> 1, at); }
+    };
+
     static void fence(std::memory_order mo, std::source_location at = std::source_location::current()) {
         if (mo == std::memory_order_relaxed) return; // a relaxed fence orders nothing (and Relacy rejects it)
         rl::atomic_thread_fence(to_relacy(mo), site(at));
