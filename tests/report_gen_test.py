@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Checks scripts/report_gen on tests/data/report_gen_sample.json, a trimmed recording of a real
+`make report QUICK=1` run (3 repetitions each, Google Benchmark's own aggregates included).
+
+The expected figures were computed by hand from the per-repetition rates in the fixture:
+the median of 3 repetitions is the middle one, and
+    throughput_8B  heap.block.mutex            3309727.82 items/s  -> 3.309728 M/s
+                   std.mutex+deque             4251498.28          -> 4.251498
+                   tbb.concurrent_bounded_queue 1286857.11         -> 1.286857
+                   boost.lockfree.spsc_queue  25081779.39          -> 25.081779 (best peer)
+    rtt_8B         heap.block.mutex              80757.19 trips/s  -> 12382.7 ns
+                   tbb.concurrent_bounded_queue 148710.12          ->  6724.5 ns (best peer)
+                   std.mutex+deque              105875.22          ->  9445.1 ns
+                   cache-line ping-pong         131867.79          ->  7583.4 ns (floor)
+    tx_1MiB        heap.block.mutex         55747751070.57 B/s     -> 55.7478 GB/s
+                   std.mutex+deque (copies)  8456612376.97         ->  8.4566 (best peer)
+                   memcpy                   17609995628.26         -> 17.6100 (floor)
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GEN = os.path.join(HERE, "..", "scripts", "report_gen")
+SAMPLE = os.path.join(HERE, "data", "report_gen_sample.json")
+
+
+class ReportGen(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="polychan_report_gen_")
+        cls.out = cls.tmp.name
+        matrix = os.path.join(cls.out, "matrix.md")
+        with open(matrix, "w") as f:
+            f.write("| storage | ordering | mutex |\n|---|---|---|\n| heap | block | pass (21 tests) |\n"
+                    "| heap | discard_new | FAIL: 1 of 21 tests (x) |\n")
+        run = subprocess.run([sys.executable, GEN, "--out", cls.out, "--meta", "Machine=test box, 2 cores",
+                              "--policy-matrix", matrix, SAMPLE], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise AssertionError("report_gen failed:\n" + run.stdout + run.stderr)
+        with open(os.path.join(cls.out, "summary.json")) as f:
+            cls.summary = json.load(f)
+        with open(os.path.join(cls.out, "report.md")) as f:
+            cls.md = f.read()
+        with open(os.path.join(cls.out, "index.html")) as f:
+            cls.html = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def row(self, job, subject):
+        return self.summary["jobs"][job]["rows"][subject]
+
+    def goal(self, job, subject, reference):
+        hits = [g for g in self.summary["goals"]
+                if g["job"] == job and g["subject"] == subject and g["reference"] == reference]
+        self.assertEqual(len(hits), 1, (job, subject, reference))
+        return hits[0]
+
+    # ---- medians, min, max from the repetitions (aggregates ignored) ----
+    def test_medians_min_max(self):
+        r = self.row("throughput_8B", "heap.block.mutex")
+        self.assertEqual(r["reps"], 3)
+        self.assertAlmostEqual(r["median"], 3.309728, places=5)
+        self.assertAlmostEqual(r["min"], 3.223469, places=5)
+        self.assertAlmostEqual(r["max"], 5.422158, places=5)
+        self.assertAlmostEqual(self.row("rtt_8B", "heap.block.mutex")["median"], 12382.7, delta=0.1)
+        self.assertAlmostEqual(self.row("tx_1MiB", "memcpy")["median"], 17.6100, places=3)
+
+    def test_best_peer_and_floor(self):
+        self.assertEqual(self.summary["jobs"]["throughput_8B"]["best_peer"], "boost.lockfree.spsc_queue")
+        self.assertEqual(self.summary["jobs"]["rtt_8B"]["best_peer"], "tbb.concurrent_bounded_queue")
+        self.assertEqual(self.summary["jobs"]["rtt_8B"]["floor"], "cache-line ping-pong")
+        self.assertEqual(self.summary["jobs"]["tx_1MiB"]["best_peer"], "std.mutex+deque (copies)")
+        self.assertEqual(self.summary["jobs"]["tx_1MiB"]["floor"], "memcpy")
+
+    def test_ratios(self):
+        # speed vs best peer: rate / best rate, or best time / time for round trips
+        self.assertAlmostEqual(self.row("throughput_8B", "heap.block.mutex")["vs_best_peer"], 0.13196, places=4)
+        self.assertAlmostEqual(self.row("rtt_8B", "heap.block.mutex")["vs_best_peer"], 0.54305, places=4)
+        self.assertAlmostEqual(self.row("tx_1MiB", "heap.block.mutex")["vs_best_peer"], 6.5922, places=3)
+        self.assertAlmostEqual(self.row("rtt_8B", "tbb.concurrent_bounded_queue")["vs_best_peer"], 1.0)
+        # against the floor: time / floor time, rate / floor rate
+        self.assertAlmostEqual(self.row("rtt_8B", "heap.block.mutex")["vs_floor"], 1.6329, places=3)
+        self.assertAlmostEqual(self.row("tx_1MiB", "heap.block.mutex")["vs_floor"], 3.1657, places=3)
+        # lossy ordering: the delivered fraction is carried through (median of 3)
+        self.assertAlmostEqual(self.row("throughput_8B", "heap.discard_new.mutex")["delivered"], 0.021139, places=5)
+
+    def test_goals(self):
+        g = self.goal("throughput_8B", "heap.block.mutex", "std.mutex+deque")
+        self.assertEqual(g["status"], "MISSED")
+        self.assertAlmostEqual(g["ratio"], 0.77848, places=4)
+        g = self.goal("throughput_8B", "heap.block.mutex", "tbb.concurrent_bounded_queue")
+        self.assertEqual(g["status"], "met")
+        self.assertAlmostEqual(g["ratio"], 2.5720, places=3)
+        g = self.goal("rtt_8B", "heap.block.mutex", "std.mutex+deque")
+        self.assertEqual(g["status"], "MISSED")
+        self.assertAlmostEqual(g["ratio"], 0.76277, places=4)
+        g = self.goal("tx_1MiB", "heap.block.mutex", "floor")
+        self.assertEqual(g["status"], "met")
+        self.assertAlmostEqual(g["ratio"], 3.1657, places=3)
+        # no spsc channel in the sample: said, not hidden
+        self.assertEqual(self.goal("rtt_8B", "heap.block.spsc", "floor")["status"], "not measured")
+        # jobs absent from the sample
+        self.assertEqual(self.goal("mpmc_2x2_8B", "heap.block.mutex", "std.mutex+deque")["status"], "not measured")
+
+    # ---- what a person reads ----
+    def test_markdown(self):
+        self.assertIn("Machine**: test box, 2 cores", self.md)
+        # the table leads with the ratio against the best peer
+        self.assertRegex(self.md, r"\| heap\.block\.mutex \| polychan \| 0\.13x \| - \| 3\.31 \| 3\.22 \| 5\.42 \| 3 \| 1\.000 \|")
+        self.assertRegex(self.md, r"\| heap\.block\.mutex \| polychan \| 0\.54x \| 1\.63x \| 12383 \|")
+        self.assertRegex(self.md, r"\| mutex channel >= the std::mutex\+deque baseline and TBB \| throughput_8B \| "
+                                  r"heap\.block\.mutex \| std\.mutex\+deque \| speed ratio >= 1\.00 \| 0\.78x \| \*\*MISSED\*\* \|")
+        self.assertIn("## Policy matrix", self.md)
+        for job in ("throughput_8B", "rtt_8B", "tx_1MiB"):
+            self.assertIn("](plots/%s.svg)" % job, self.md)
+
+    def test_html_marks_missed_goals_red(self):
+        missed = re.findall(r'<tr class="miss">(.*?)</tr>', self.html)
+        goal_rows = [m for m in missed if "MISSED" in m]
+        self.assertEqual(len(goal_rows), sum(1 for g in self.summary["goals"] if g["status"] == "MISSED"))
+        self.assertGreaterEqual(len(goal_rows), 3)
+        self.assertRegex(self.html, r"tr\.miss td\{[^}]*#c62828")
+        # the failing policy-matrix cell is red too
+        self.assertTrue(any("FAIL: 1 of 21" in m for m in missed))
+        self.assertIn("<img src='plots/rtt_8B.svg'", self.html)
+
+    def test_svgs(self):
+        for job in ("throughput_8B", "rtt_8B", "tx_1MiB"):
+            path = os.path.join(self.out, "plots", job + ".svg")
+            with open(path) as f:
+                svg = f.read()
+            self.assertIn("<svg", svg)
+            self.assertIn("heap.block.mutex", svg)  # compositions and peers side by side
+            self.assertIn("std.mutex+deque", svg)
+            if job != "throughput_8B":
+                self.assertIn("floor:", svg)  # the floor is drawn and named
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
