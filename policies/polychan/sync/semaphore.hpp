@@ -76,15 +76,21 @@ struct semaphore_orders {
 /// The semaphore policy for any atomics backend and any orders (verify/ swaps both).
 template <class Atomics = std_atomics, class Orders = semaphore_orders>
 struct basic_semaphore {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "semaphore";
+    /// Whether the core works with an unbounded storage (heap_unbounded).
     static constexpr bool supports_unbounded = false;
+    /// Whether at most one thread (or process) may read at a time.
     static constexpr bool single_reader = false;
+    /// Whether at most one thread (or process) may write at a time.
     static constexpr bool single_writer = false;
 
+    /// The slot protocol (sync_core, concepts.hpp) for items T in Storage's memory.
     template <class T, storage_policy Storage>
     class core;
 };
 
+/// The semaphore sync policy: std atomics, production memory orders.
 using semaphore = basic_semaphore<>;
 
 template <class Atomics, class Orders>
@@ -125,16 +131,20 @@ class basic_semaphore<Atomics, Orders>::core {
     using region_type = typename Storage::template region<slot, control>;
 
   public:
+    /// The item type.
     using value_type = T;
+    /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
         slot* s = nullptr;
         std::uint32_t index = ring::none;
     };
+    /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
         slot* s = nullptr;
         std::uint32_t index = ring::none;
     };
 
+    /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
     template <class... Args>
     explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {
         if (capacity() >= ring::none)
@@ -162,6 +172,7 @@ class basic_semaphore<Atomics, Orders>::core {
         }
     }
 
+    /// Takes a free slot without waiting: ok, full, closed, or corrupt (a bad index in shared memory).
     claim<write_ticket> try_claim_write() {
         if (is_closed()) return {status::closed};
         if (!take(ctl().free, ctl().banked_free)) return {status::full};
@@ -172,6 +183,8 @@ class basic_semaphore<Atomics, Orders>::core {
         return {status::ok, {&mem_.slot(i), i}};
     }
 
+    /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
+    /// false on timeout.
     bool wait_writable(deadline d, wake_on why) {
         if (why == wake_on::free_slot) return wait_for_permit(ctl().free, ctl().banked_free, d);
         // Wait for a free slot or an evictable item, whichever comes first.
@@ -181,6 +194,7 @@ class basic_semaphore<Atomics, Orders>::core {
         return ctl().doorbell.take_until(d, arrived) != permits::outcome::timeout;
     }
 
+    /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
         std::uint64_t const g = ctl().gate.fetch_add(one_publisher, std::memory_order_relaxed);
         if (g & closed_bit) {
@@ -196,8 +210,10 @@ class basic_semaphore<Atomics, Orders>::core {
         return status::ok;
     }
 
+    /// Returns an unpublished slot (its item already destroyed or never built) to the free pool.
     void cancel(write_ticket w) { recycle(w.index); }
 
+    /// Takes the oldest ready slot without waiting: ok, empty, closed once closed and drained, or corrupt.
     claim<read_ticket> try_claim_read() {
         // After close, readers drain without permits: close() woke its sleepers with
         // wake-ups that stand for no item, and the gate tells when the ring is final.
@@ -208,10 +224,13 @@ class basic_semaphore<Atomics, Orders>::core {
         return {status::ok, {&mem_.slot(i), i}};
     }
 
+    /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) { return wait_for_permit(ctl().ready, ctl().banked_ready, d); }
 
+    /// Returns a read slot (its item already destroyed) to the free pool.
     void release(read_ticket r) { recycle(r.index); }
 
+    /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest() {
         auto const c = try_claim_read(); // exactly as a reader: a held slot is not in the ring
         if (!c.ok()) return false;
@@ -221,12 +240,16 @@ class basic_semaphore<Atomics, Orders>::core {
     }
 
     // A statistic only: nothing is ordered by it.
+    /// Adds one to the discard counter (the ordering calls it for every item it drops).
     void count_discarded() { ctl().discarded.fetch_add(1, std::memory_order_relaxed); }
+    /// Items dropped by the ordering so far.
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
+    /// The item cell of a claimed slot.
     polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
     polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
 
+    /// Marks the channel closed and wakes every waiter.
     void close() {
         // The flag first: whoever a wake-up below reaches finds it set.
         ctl().gate.fetch_or(closed_bit, std::memory_order_relaxed);
@@ -234,9 +257,13 @@ class basic_semaphore<Atomics, Orders>::core {
         ctl().free.close();
         ctl().doorbell.close();
     }
+    /// Whether close() was called.
     bool is_closed() const { return (ctl().gate.load(std::memory_order_relaxed) & closed_bit) != 0; }
+    /// Items published and not yet claimed.
     std::size_t ready_size() const { return ring::size(ctl().ready_ends, capacity()); }
+    /// Slots neither holding an item nor claimed.
     std::size_t free_size() const { return ring::size(ctl().free_ends, capacity()); }
+    /// The number of slots.
     std::size_t capacity() const { return mem_.capacity(); }
 
   private:
