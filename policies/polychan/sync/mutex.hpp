@@ -30,11 +30,16 @@
 namespace polychan::sync {
 
 struct mutex {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "mutex";
+    /// Whether the core works with an unbounded storage (heap_unbounded).
     static constexpr bool supports_unbounded = true;
+    /// Whether at most one thread (or process) may read at a time.
     static constexpr bool single_reader = false;
+    /// Whether at most one thread (or process) may write at a time.
     static constexpr bool single_writer = false;
 
+    /// The slot protocol (sync_core, concepts.hpp) for items T in Storage's memory.
     template <class T, storage_policy Storage>
     class core;
 };
@@ -64,16 +69,20 @@ class mutex::core {
     using lock_type = std::unique_lock<typename Storage::mutex_type>;
 
   public:
+    /// The item type.
     using value_type = T;
+    /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
         slot* s = nullptr;
         std::uint32_t index = nil;
     };
+    /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
         slot* s = nullptr;
         std::uint32_t index = nil;
     };
 
+    /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
     template <class... Args>
     explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {
         if constexpr (Storage::unbounded) {
@@ -90,6 +99,7 @@ class mutex::core {
         for (std::uint32_t i = ctl().ready_head; i != nil; i = mem_.slot(i).next) mem_.slot(i).item.destroy();
     }
 
+    /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
         lock_type lock{ctl().lock};
         if (ctl().closed) return {status::closed};
@@ -108,6 +118,8 @@ class mutex::core {
         return {status::ok, {&s, i}};
     }
 
+    /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
+    /// false on timeout.
     bool wait_writable(deadline d, wake_on why) {
         lock_type lock{ctl().lock};
         auto const can_proceed = [&] {
@@ -120,6 +132,7 @@ class mutex::core {
         return woken;
     }
 
+    /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
         lock_type lock{ctl().lock};
         if (ctl().closed) {
@@ -145,8 +158,10 @@ class mutex::core {
         return status::ok;
     }
 
+    /// Returns an unpublished slot (its item already destroyed or never built) to the free pool.
     void cancel(write_ticket w) { give_back(w.index); }
 
+    /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
         lock_type lock{ctl().lock};
         if (ctl().ready_head == nil) return {ctl().closed ? status::closed : status::empty};
@@ -154,13 +169,16 @@ class mutex::core {
         return {status::ok, {&mem_.slot(i), i}};
     }
 
+    /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         lock_type lock{ctl().lock};
         return wait(lock, ctl().readable, d, [&] { return ctl().closed || ctl().ready_count > 0; });
     }
 
+    /// Returns a read slot (its item already destroyed) to the free pool.
     void release(read_ticket r) { give_back(r.index); }
 
+    /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest() {
         lock_type lock{ctl().lock};
         if (ctl().ready_head == nil) return false;
@@ -173,12 +191,16 @@ class mutex::core {
     }
 
     // A statistic only: nothing is ordered by it.
+    /// Adds one to the discard counter (the ordering calls it for every item it drops).
     void count_discarded() { ctl().discarded.fetch_add(1, std::memory_order_relaxed); }
+    /// Items dropped by the ordering so far.
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
+    /// The item cell of a claimed slot.
     polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
     polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
 
+    /// Marks the channel closed and wakes every waiter.
     void close() {
         {
             lock_type lock{ctl().lock};
@@ -187,14 +209,17 @@ class mutex::core {
         ctl().readable.notify_all();
         ctl().writable.notify_all();
     }
+    /// Whether close() was called.
     bool is_closed() const {
         lock_type lock{ctl().lock};
         return ctl().closed;
     }
+    /// Items published and not yet claimed.
     std::size_t ready_size() const {
         lock_type lock{ctl().lock};
         return ctl().ready_count;
     }
+    /// Slots neither holding an item nor claimed.
     std::size_t free_size() const {
         if constexpr (Storage::unbounded) {
             return unbounded_capacity;
@@ -203,6 +228,7 @@ class mutex::core {
             return ctl().free_count;
         }
     }
+    /// The number of slots.
     std::size_t capacity() const {
         if constexpr (Storage::unbounded) {
             return unbounded_capacity;
