@@ -56,9 +56,13 @@ static_assert(sizeof(private_wait_word) == sizeof(std::uint32_t) && std::atomic<
 
 /// Process-private primitives: the memory is this process's own, so the std ones fit.
 struct heap_primitives {
+    /// Process-private memory: never shared with another process.
     static constexpr bool process_shared = false;
+    /// The mutex a sync policy locks in this memory.
     using mutex_type = std::mutex;
+    /// The condition variable a sync policy waits on with mutex_type.
     using condition_type = std::condition_variable;
+    /// The counting semaphore a sync policy sleeps on in this memory.
     template <std::ptrdiff_t LeastMaxValue>
     using counting_semaphore = std::counting_semaphore<LeastMaxValue>;
     /// A 32-bit atomic that threads can sleep on (lock-free sync policies block on it).
