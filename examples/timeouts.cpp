@@ -1,6 +1,6 @@
 // Timeouts, Go-style: what `select { case v := <-ch: ...; case <-time.After(d): ... }` does
-// for one channel. Every blocking call has a _for (a duration) and an _until (a time point)
-// form; when the time runs out they return polychan::status::timeout and change nothing.
+// for one channel. write and read have _for (a duration) and _until (a time point) forms;
+// when the time runs out they return polychan::status::timeout and change nothing.
 //
 // Usage: example_timeouts [milliseconds]     (default 50: how long each timeout is)
 #include "check.hpp"
