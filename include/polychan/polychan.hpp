@@ -10,3 +10,5 @@
 #include <polychan/storage/heap_fixed.hpp>
 #include <polychan/storage/heap_unbounded.hpp>
 #include <polychan/sync/mutex.hpp>
+#include <polychan/sync/semaphore.hpp>
+#include <polychan/sync/spsc.hpp>
