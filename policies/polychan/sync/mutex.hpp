@@ -13,19 +13,35 @@
 //
 // A slot held by a reader is in neither list, so an evicting writer can never overwrite it.
 // Items are delivered in publish order.
+//
+// In memory shared between processes (Storage::process_shared) a process may die anywhere,
+// also inside a critical section (the robust mutex then tells the next locker) or while it
+// holds a slot. The lists cannot be trusted after that, so each slot also carries a crash
+// record written in the same critical sections, from which `rebuild()` recomputes both lists:
+//
+//   record.state   free | writing | ready | reading      (the truth; the lists are an index)
+//   record.holder  pid holding a writing/reading slot     (dead holder -> the slot is free)
+//   record.seq     publish order of a ready slot          (ready list = ready slots by seq)
+//
+// So after a crash: nothing published is lost or duplicated, a half-written item is never
+// delivered (its slot is `writing`), and the slots of dead processes come back.
 #pragma once
 
 #include <polychan/claim.hpp>
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
 #include <polychan/detail/payload_cell.hpp>
+#include <polychan/storage/detail/shared_state.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace polychan::sync {
 
@@ -47,9 +63,19 @@ struct mutex {
 template <class T, storage_policy Storage>
 class mutex::core {
     static constexpr std::uint32_t nil = 0xFFFF'FFFFu;
+    static constexpr bool crash_safe = Storage::process_shared;
+
+    enum slot_state : std::uint32_t { slot_free, slot_writing, slot_ready, slot_reading };
+    struct crash_record {
+        std::uint32_t state = slot_free;
+        std::uint32_t holder = 0;
+        std::uint64_t seq = 0;
+    };
+    struct no_record {};
 
     struct slot {
         std::uint32_t next;
+        [[no_unique_address]] std::conditional_t<crash_safe, crash_record, no_record> record;
         polychan::detail::payload_cell<T> item;
     };
     struct control {
@@ -62,6 +88,8 @@ class mutex::core {
         std::size_t free_count = 0;
         std::size_t ready_count = 0;
         std::size_t evict_waiters = 0; // writers waiting for an item they could evict
+        std::uint64_t published = 0;   // items ever published: the publish sequence
+        std::uint64_t repairs = 0;     // rebuilds after a process died (shared memory only)
         bool closed = false;
         std::atomic<std::uint64_t> discarded{0};
     };
@@ -85,23 +113,30 @@ class mutex::core {
     /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
     template <class... Args>
     explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {
-        if constexpr (Storage::unbounded) {
-            link_free(0, mem_.allocated());
-        } else {
-            link_free(0, mem_.capacity());
-        }
+        // Shared memory that another process created is already initialised and in use.
+        storage::initialise_shared_state(mem_, [&] {
+            if constexpr (Storage::unbounded) {
+                link_free(0, mem_.allocated());
+            } else {
+                link_free(0, mem_.capacity());
+            }
+        });
     }
     core(const core&) = delete;
     core& operator=(const core&) = delete;
 
     ~core() {
         // Items still queued belong to the channel; held transactions must be gone by now.
-        for (std::uint32_t i = ctl().ready_head; i != nil; i = mem_.slot(i).next) mem_.slot(i).item.destroy();
+        // (Items in shared memory are trivially destructible: nothing to do, and other
+        // processes may still be using the queue.)
+        if constexpr (!std::is_trivially_destructible_v<T>) {
+            for (std::uint32_t i = ctl().ready_head; i != nil; i = mem_.slot(i).next) mem_.slot(i).item.destroy();
+        }
     }
 
     /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         if (ctl().closed) return {status::closed};
         if (ctl().free_top == nil) {
             if constexpr (Storage::unbounded) {
@@ -115,13 +150,14 @@ class mutex::core {
         slot& s = mem_.slot(i);
         ctl().free_top = s.next;
         --ctl().free_count;
+        if constexpr (crash_safe) hold(s, slot_writing);
         return {status::ok, {&s, i}};
     }
 
     /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
     /// false on timeout.
     bool wait_writable(deadline d, wake_on why) {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         auto const can_proceed = [&] {
             return ctl().closed || ctl().free_count > 0 ||
                    (why == wake_on::free_or_ready_slot && ctl().ready_count > 0);
@@ -134,7 +170,7 @@ class mutex::core {
 
     /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         if (ctl().closed) {
             // Go semantics: nothing is delivered after close; the writer is told so.
             w.s->item.destroy();
@@ -144,6 +180,13 @@ class mutex::core {
             return status::closed;
         }
         w.s->next = nil;
+        if constexpr (crash_safe) {
+            w.s->record.seq = ctl().published;
+            std::atomic_signal_fence(std::memory_order_seq_cst); // crash order: seq before state
+            w.s->record.state = slot_ready;
+            std::atomic_signal_fence(std::memory_order_seq_cst); // crash order: ready before counted
+        }
+        ++ctl().published;
         if (ctl().ready_tail == nil) {
             ctl().ready_head = w.index;
         } else {
@@ -163,15 +206,16 @@ class mutex::core {
 
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         if (ctl().ready_head == nil) return {ctl().closed ? status::closed : status::empty};
         std::uint32_t const i = pop_ready();
+        if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
         return {status::ok, {&mem_.slot(i), i}};
     }
 
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         return wait(lock, ctl().readable, d, [&] { return ctl().closed || ctl().ready_count > 0; });
     }
 
@@ -180,7 +224,7 @@ class mutex::core {
 
     /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest() {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         if (ctl().ready_head == nil) return false;
         std::uint32_t const i = pop_ready();
         mem_.slot(i).item.destroy();
@@ -196,6 +240,32 @@ class mutex::core {
     /// Items dropped by the ordering so far.
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
+    /// Items ever published into the channel. With one writer, a writer restarted after a
+    /// crash resumes its sequence here: an item counts once its publish has completed in
+    /// shared state, even if the writer died before publish() returned.
+    std::uint64_t published() const {
+        lock_type lock = locked();
+        return ctl().published;
+    }
+
+    /// How often the lists were rebuilt after a process died (shared memory only).
+    std::uint64_t repairs() const {
+        lock_type lock = locked();
+        return ctl().repairs;
+    }
+
+    /// Shared memory: returns the slots held by processes that died (an item being written is
+    /// dropped; one being read is lost with its reader) and repairs the lists. Attaching
+    /// processes call it when they find dead owners.
+    void recover_abandoned() requires crash_safe {
+        {
+            lock_type lock = locked();
+            rebuild();
+        }
+        ctl().readable.notify_all();
+        ctl().writable.notify_all();
+    }
+
     /// The item cell of a claimed slot.
     polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
     polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
@@ -203,7 +273,7 @@ class mutex::core {
     /// Marks the channel closed and wakes every waiter.
     void close() {
         {
-            lock_type lock{ctl().lock};
+            lock_type lock = locked();
             ctl().closed = true;
         }
         ctl().readable.notify_all();
@@ -211,12 +281,12 @@ class mutex::core {
     }
     /// Whether close() was called.
     bool is_closed() const {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         return ctl().closed;
     }
     /// Items published and not yet claimed.
     std::size_t ready_size() const {
-        lock_type lock{ctl().lock};
+        lock_type lock = locked();
         return ctl().ready_count;
     }
     /// Slots neither holding an item nor claimed.
@@ -224,7 +294,7 @@ class mutex::core {
         if constexpr (Storage::unbounded) {
             return unbounded_capacity;
         } else {
-            lock_type lock{ctl().lock};
+            lock_type lock = locked();
             return ctl().free_count;
         }
     }
@@ -240,10 +310,76 @@ class mutex::core {
   private:
     control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
 
+    /// Every critical section starts here: if the previous holder died inside one, the lists
+    /// are rebuilt from the slots' crash records before anything else reads them.
+    lock_type locked() const {
+        lock_type lock{ctl().lock};
+        if constexpr (crash_safe) repair_if_holder_died();
+        return lock;
+    }
+    void repair_if_holder_died() const {
+        if constexpr (crash_safe) {
+            if (!ctl().lock.previous_owner_died()) return;
+            const_cast<core*>(this)->rebuild();
+            ctl().lock.state_repaired();
+        }
+    }
+
+    void hold(slot& s, slot_state st) {
+        if constexpr (crash_safe) {
+            s.record.holder = Storage::process_id();
+            std::atomic_signal_fence(std::memory_order_seq_cst); // crash order: holder before state
+            s.record.state = st;
+        }
+    }
+
+    /// Recomputes both lists and the counts from the crash records (under the lock).
+    void rebuild() {
+        if constexpr (crash_safe) {
+            ++ctl().repairs;
+            std::size_t const n = mem_.capacity();
+            std::vector<std::uint32_t> queued;
+            ctl().free_top = nil;
+            ctl().free_count = 0;
+            for (std::size_t k = n; k-- > 0;) {
+                auto const i = static_cast<std::uint32_t>(k);
+                crash_record& r = mem_.slot(i).record;
+                bool const held = (r.state == slot_writing || r.state == slot_reading) && r.holder != 0 &&
+                                  Storage::process_alive(r.holder);
+                if (r.state == slot_ready) {
+                    queued.push_back(i);
+                    if (r.seq >= ctl().published) ctl().published = r.seq + 1; // died before counting it
+                } else if (!held) {
+                    push_free(i);
+                }
+            }
+            std::sort(queued.begin(), queued.end(), [&](std::uint32_t a, std::uint32_t b) {
+                return mem_.slot(a).record.seq < mem_.slot(b).record.seq;
+            });
+            ctl().ready_head = ctl().ready_tail = nil;
+            ctl().ready_count = 0;
+            for (std::uint32_t i : queued) {
+                mem_.slot(i).next = nil;
+                if (ctl().ready_tail == nil) {
+                    ctl().ready_head = i;
+                } else {
+                    mem_.slot(ctl().ready_tail).next = i;
+                }
+                ctl().ready_tail = i;
+                ++ctl().ready_count;
+            }
+        }
+    }
+
     void link_free(std::size_t first, std::size_t last) {
         for (std::size_t i = last; i-- > first;) push_free(static_cast<std::uint32_t>(i));
     }
     void push_free(std::uint32_t i) {
+        if constexpr (crash_safe) {
+            // A freed slot that is still linked from nowhere is harmless: rebuild() reads state.
+            mem_.slot(i).record.state = slot_free;
+            mem_.slot(i).record.holder = 0;
+        }
         mem_.slot(i).next = ctl().free_top;
         ctl().free_top = i;
         ++ctl().free_count;
@@ -257,14 +393,19 @@ class mutex::core {
     }
     void give_back(std::uint32_t i) {
         {
-            lock_type lock{ctl().lock};
+            lock_type lock = locked();
             push_free(i);
         }
         ctl().writable.notify_one();
     }
 
     template <class Pred>
-    static bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred ready) {
+    bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred can_go) const {
+        // The condition re-locks by itself: repair there too before the predicate reads.
+        auto ready = [&] {
+            repair_if_holder_died();
+            return can_go();
+        };
         if (ready()) return true;
         if (d.is_poll()) return false;
         if (d.is_forever()) {

@@ -1,0 +1,289 @@
+// polychan — named channels between processes.
+//
+//     struct sample { std::uint64_t id; double value; };      // trivially copyable
+//
+//     // process A                                          // process B
+//     auto ch = polychan::ipc::create<sample>("sensor", 64); auto ch = polychan::ipc::open<sample>("sensor");
+//     auto w = ch.writer();                                  auto r = ch.reader();
+//     w.write(sample{1, 0.5});                               sample s; while (r.read(s)) use(s);
+//     w.close();
+//
+// A channel lives in a segment named "polychan.<name>" (/dev/shm for the default
+// `shared_memory` storage, a System V key for `sysv_shared_memory`). `open` checks every
+// header field against this process's channel type and throws ipc::error naming the field
+// and both values. The last process to detach cleanly removes the segment; a segment whose
+// recorded processes are all dead is reclaimed by the next create / open_or_create.
+// See docs/ipc.md.
+#pragma once
+
+#include <polychan/channel.hpp>
+#include <polychan/ipc/error.hpp>
+#include <polychan/ipc/options.hpp>
+#include <polychan/storage/shared_memory.hpp>
+
+#include <cxxabi.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+namespace polychan::ipc {
+
+/// Items that can cross a process boundary: their bytes are their value (no pointers into
+/// one process's heap are copied by a copy constructor, no destructor must run).
+template <class T>
+concept shareable_item = std::is_object_v<T> && std::is_trivially_copyable_v<T>;
+
+namespace detail {
+
+/// The compiler's name for T, readable: what a mismatch message shows.
+template <class T>
+std::string type_name() {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(typeid(T).name(), nullptr, nullptr, &status);
+    std::string name = (status == 0 && demangled != nullptr) ? demangled : typeid(T).name();
+    std::free(demangled);
+    return name;
+}
+
+/// What the header must say for channel<T, Ordering, Sync> on Storage. The type hash is
+/// of the mangled name (the same for GCC and Clang), or of the user's tag.
+template <class T, class Ordering, class Sync, class Storage>
+storage::detail::channel_identity identity(const options& opt) {
+    storage::detail::channel_identity id;
+    id.storage = Storage::name;
+    id.ordering = Ordering::name;
+    id.sync = Sync::name;
+    id.type_name = opt.type_tag.empty() ? type_name<T>() : "tag '" + std::string{opt.type_tag} + "'";
+    id.type_hash = storage::detail::fnv1a(opt.type_tag.empty() ? std::string_view{typeid(T).name()}
+                                                               : std::string_view{opt.type_tag});
+    id.type_size = sizeof(T);
+    id.type_align = alignof(T);
+    return id;
+}
+
+} // namespace detail
+
+/// One process's attachment to a named channel. Hands out writer and reader ends; the
+/// attachment (and with the last one in any process, the segment) lives as long as the
+/// handle or any end obtained from it.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex,
+          storage_policy Storage = storage::shared_memory>
+class channel {
+    static_assert(Storage::process_shared, "polychan::ipc: the storage policy must be a shared-memory one");
+
+  public:
+    using value_type = T;
+    /// The channel composed in the segment: the full single-process API.
+    using local_channel = polychan::channel<T, Storage, Ordering, Sync>;
+    using request = storage::detail::segment::request;
+
+    explicit channel(request req) : state_{std::make_shared<state>(std::move(req))} {}
+
+    class writer_end;
+    class reader_end;
+
+    /// The writing end. Single-writer sync policies (spsc) refuse a second live writer.
+    writer_end writer() { return writer_end{state_}; }
+    /// The reading end. Single-reader sync policies (spsc) refuse a second live reader.
+    reader_end reader() { return reader_end{state_}; }
+
+    const std::string& name() const noexcept { return state_->seg.name(); }
+    /// Whether this attachment created the segment.
+    bool created() const noexcept { return state_->seg.created(); }
+    std::size_t capacity() const { return state_->ch.capacity(); }
+    /// The composed channel itself: every operation of polychan::channel, no role checks.
+    local_channel& local() noexcept { return state_->ch; }
+
+  private:
+    struct state {
+        explicit state(request req) : seg{Storage::make_backend(), std::move(req)}, ch{seg} {
+            if (seg.found_dead_owners()) recover();
+        }
+        void recover() {
+            if constexpr (requires { ch.core().recover_abandoned(); }) ch.core().recover_abandoned();
+        }
+        typename Storage::segment seg; // declared first: detaches after the channel is gone
+        local_channel ch;
+    };
+
+    /// Holds an exclusive role for single-writer/-reader policies while the end lives.
+    class role_hold {
+      public:
+        role_hold(std::shared_ptr<state> s, storage::detail::segment_header::role r, bool exclusive)
+            : s_{std::move(s)}, role_{r}, held_{exclusive} {
+            if (held_ && s_->seg.acquire_role(role_)) s_->recover(); // took over from a dead process
+        }
+        role_hold(role_hold&& o) noexcept : s_{std::move(o.s_)}, role_{o.role_}, held_{std::exchange(o.held_, false)} {}
+        role_hold& operator=(role_hold&&) = delete;
+        ~role_hold() {
+            if (held_ && s_) s_->seg.release_role(role_);
+        }
+        state& get() const noexcept { return *s_; }
+
+      private:
+        std::shared_ptr<state> s_;
+        storage::detail::segment_header::role role_;
+        bool held_;
+    };
+
+    std::shared_ptr<state> state_;
+};
+
+template <shareable_item T, ordering_policy Ordering, sync_policy Sync, storage_policy Storage>
+class channel<T, Ordering, Sync, Storage>::writer_end {
+  public:
+    explicit writer_end(std::shared_ptr<state> s)
+        : hold_{std::move(s), storage::detail::segment_header::writer_role, Sync::single_writer} {}
+
+    template <class... A>
+    status write(A&&... a) {
+        return ch().write(std::forward<A>(a)...);
+    }
+    template <class... A>
+    status emplace(A&&... a) {
+        return ch().emplace(std::forward<A>(a)...);
+    }
+    template <class... A>
+    status try_write(A&&... a) {
+        return ch().try_write(std::forward<A>(a)...);
+    }
+    template <class... A>
+    status write_for(A&&... a) {
+        return ch().write_for(std::forward<A>(a)...);
+    }
+    template <class... A>
+    status write_until(A&&... a) {
+        return ch().write_until(std::forward<A>(a)...);
+    }
+    template <class... A>
+    auto begin_write(A&&... a) {
+        return ch().begin_write(std::forward<A>(a)...);
+    }
+    template <class... A>
+    auto try_begin_write(A&&... a) {
+        return ch().try_begin_write(std::forward<A>(a)...);
+    }
+    template <class... A>
+    auto begin_write_for(A&&... a) {
+        return ch().begin_write_for(std::forward<A>(a)...);
+    }
+    /// No more items: readers drain what is left, then see closed (in every process).
+    void close() { ch().close(); }
+    bool is_closed() const { return ch().is_closed(); }
+    /// Items ever published into the channel, including by earlier (crashed) writers: with
+    /// one writer, where a restarted writer resumes its sequence.
+    std::uint64_t committed() const requires requires(typename local_channel::core_type& c) { c.published(); }
+    { return ch().core().published(); }
+    std::size_t free_size() const { return ch().free_size(); }
+    std::size_t capacity() const { return ch().capacity(); }
+    std::uint64_t discarded_count() const { return ch().discarded_count(); }
+
+  private:
+    local_channel& ch() const noexcept { return hold_.get().ch; }
+    role_hold hold_;
+};
+
+template <shareable_item T, ordering_policy Ordering, sync_policy Sync, storage_policy Storage>
+class channel<T, Ordering, Sync, Storage>::reader_end {
+  public:
+    explicit reader_end(std::shared_ptr<state> s)
+        : hold_{std::move(s), storage::detail::segment_header::reader_role, Sync::single_reader} {}
+
+    bool read(T& out) { return ch().read(out); }
+    std::optional<T> read() { return ch().read(); }
+    status try_read(T& out) { return ch().try_read(out); }
+    template <class D>
+    status read_for(T& out, D d) {
+        return ch().read_for(out, d);
+    }
+    template <class P>
+    status read_until(T& out, P t) {
+        return ch().read_until(out, t);
+    }
+    auto begin_read() { return ch().begin_read(); }
+    auto try_begin_read() { return ch().try_begin_read(); }
+    template <class D>
+    auto begin_read_for(D d) {
+        return ch().begin_read_for(d);
+    }
+    /// Range-for: reads until the channel is closed and drained.
+    auto begin() { return ch().begin(); }
+    auto end() { return ch().end(); }
+    void close() { ch().close(); }
+    bool is_closed() const { return ch().is_closed(); }
+    std::size_t ready_size() const { return ch().ready_size(); }
+    std::size_t capacity() const { return ch().capacity(); }
+    std::uint64_t discarded_count() const { return ch().discarded_count(); }
+
+  private:
+    local_channel& ch() const noexcept { return hold_.get().ch; }
+    role_hold hold_;
+};
+
+namespace detail {
+template <class T, class Ordering, class Sync, class Storage>
+channel<T, Ordering, Sync, Storage> attach(std::string_view name, storage::detail::segment::mode how,
+                                           std::size_t capacity, bool capacity_given, const options& opt) {
+    storage::detail::segment::request req;
+    req.name = std::string{name};
+    req.how = how;
+    req.capacity = capacity;
+    req.capacity_given = capacity_given;
+    req.options = opt;
+    req.identity = identity<T, Ordering, Sync, Storage>(opt);
+    return channel<T, Ordering, Sync, Storage>{std::move(req)};
+}
+} // namespace detail
+
+/// Creates channel `name` with room for `capacity` items. Fails if a live channel of that
+/// name exists; one left by processes that all died is removed and created afresh.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex,
+          storage_policy Storage = storage::shared_memory>
+channel<T, Ordering, Sync, Storage> create(std::string_view name, std::size_t capacity, const options& opt = {}) {
+    return detail::attach<T, Ordering, Sync, Storage>(name, storage::detail::segment::mode::create, capacity, true,
+                                                      opt);
+}
+
+/// Opens existing channel `name`, whatever its capacity. Checks every header field.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex,
+          storage_policy Storage = storage::shared_memory>
+channel<T, Ordering, Sync, Storage> open(std::string_view name, const options& opt = {}) {
+    return detail::attach<T, Ordering, Sync, Storage>(name, storage::detail::segment::mode::open, 0, false, opt);
+}
+
+/// Opens existing channel `name` and also checks that its capacity is `capacity`.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex,
+          storage_policy Storage = storage::shared_memory>
+channel<T, Ordering, Sync, Storage> open(std::string_view name, std::size_t capacity, const options& opt = {}) {
+    return detail::attach<T, Ordering, Sync, Storage>(name, storage::detail::segment::mode::open, capacity, true, opt);
+}
+
+/// Opens channel `name` if it exists (its capacity must be `capacity`), else creates it.
+/// Lets a reader start before its writer, and a writer restart after a crash.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex,
+          storage_policy Storage = storage::shared_memory>
+channel<T, Ordering, Sync, Storage> open_or_create(std::string_view name, std::size_t capacity,
+                                                   const options& opt = {}) {
+    return detail::attach<T, Ordering, Sync, Storage>(name, storage::detail::segment::mode::open_or_create, capacity,
+                                                      true, opt);
+}
+
+/// Removes the name of channel `name` whatever its state (administration and tests):
+/// processes attached keep their mapping; new ones will not find it. False if none existed.
+template <storage_policy Storage = storage::shared_memory>
+bool remove(std::string_view name) {
+    storage::detail::validate_channel_name(name);
+    auto backend = Storage::make_backend();
+    if (!backend->open(std::string{name})) return false;
+    backend->unlink();
+    backend->close();
+    return true;
+}
+
+} // namespace polychan::ipc
