@@ -129,7 +129,10 @@ class channel_queue {
     void push(value_type const& v) { ch_->write(v); }
     /// false once the channel is closed and drained.
     bool pop(value_type& v) { return ch_->read(v); }
+    /// Go semantics: close() once every producer is done; consumers drain, then stop.
     void end_stream(int /*consumers*/) { ch_->close(); }
+    void producer_done(int /*producer*/, int /*producers*/, int /*consumers*/) {}
+    void all_producers_done() { ch_->close(); }
     Channel& channel() { return *ch_; }
 
   private:

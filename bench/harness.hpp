@@ -99,8 +99,8 @@ class start_gate {
 inline double seconds_since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
 
 /// Runs `producers` + `consumers` threads released together; once every producer is done,
-/// `end_stream()` runs on the calling thread (it closes the channel, or sends end-of-stream
-/// items). Returns the seconds from the release until the last consumer finished.
+/// `end_stream()` runs on the calling thread (a channel is closed there). Returns the seconds from the release until
+/// the last consumer finished.
 template <class Produce, class Consume, class EndStream>
 double timed_run(int producers, int consumers, Produce produce, Consume consume, EndStream end_stream) {
     start_gate gate{producers + consumers};

@@ -7,6 +7,11 @@
 
 #include <boost/interprocess/ipc/message_queue.hpp>
 
+#if __has_include(<polychan/ipc.hpp>)
+#include <polychan/ipc.hpp>
+#define POLYCHAN_BENCH_HAVE_IPC 1
+#endif
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +141,47 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
     });
 }
 
+#ifdef POLYCHAN_BENCH_HAVE_IPC
+/// A named polychan channel in shared memory (polychan::ipc, default `shared_memory`
+/// storage), created by the parent under a fresh name. The child uses the mapping it
+/// inherits through fork(): the same segment, the same process-shared waiting, without the
+/// attach and role checks of open(), which happen once and are not what is measured here.
+template <class Sync>
+class ipc_channel_queue {
+  public:
+    using value_type = T;
+    using channel_type = polychan::ipc::channel<T, polychan::ordering::block, Sync>;
+
+    explicit ipc_channel_queue(std::size_t cap)
+        : name_{"polychan_bench_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++)},
+          ch_{polychan::ipc::create<T, polychan::ordering::block, Sync>(name_, cap)} {}
+
+    void push(T const& v) { ch_.local().write(v); }
+    bool pop(T& v) { return ch_.local().read(v); }
+    void end_stream(int) { ch_.local().close(); }
+
+    static std::string subject() {
+        return std::string(channel_type::local_channel::storage_type::name) + ".block." + std::string(Sync::name) +
+               " (cross-process)";
+    }
+
+  private:
+    static inline int counter_ = 0;
+    std::string name_;
+    channel_type ch_;
+};
+
+template <class... Syncs>
+void add_cross_process_channels(std::string const& rtt_job, std::string const& throughput_job, type_list<Syncs...>) {
+    (add_cross_process_round_trip<ipc_channel_queue<Syncs>>(rtt_job, ipc_channel_queue<Syncs>::subject(),
+                                                            kind::polychan),
+     ...);
+    (add_cross_process_throughput<ipc_channel_queue<Syncs>>(throughput_job, ipc_channel_queue<Syncs>::subject(),
+                                                            kind::polychan),
+     ...);
+}
+#endif
+
 /// The in-process channel on the heap, same jobs, as the reference for cross-process figures.
 template <class Sync>
 void add_in_process(std::string const& rtt_job, std::string const& throughput_job) {
@@ -154,8 +200,9 @@ void register_all() {
     add_cross_process_round_trip<message_queue>(rtt_job, message_queue::name, kind::peer);
     add_cross_process_throughput<message_queue>(throughput_job, message_queue::name, kind::peer);
     add_in_process_all(rtt_job, throughput_job, sync_policies{});
-    // HOOK(ipc): cross-process polychan channels (polychan::ipc) join here once
-    // include/polychan/ipc.hpp lands: one add_cross_process_* pair per sync policy.
+#ifdef POLYCHAN_BENCH_HAVE_IPC
+    add_cross_process_channels(rtt_job, throughput_job, sync_policies{});
+#endif
 }
 
 } // namespace

@@ -34,6 +34,7 @@ void add_throughput(std::string const& job, std::string_view subject, kind k, bo
                         v.seq = static_cast<std::uint64_t>(p) * per_producer + i;
                         q.push(v);
                     }
+                    q.producer_done(p, producers, consumers);
                 },
                 [&](int) {
                     value_type v{};
@@ -45,7 +46,7 @@ void add_throughput(std::string const& job, std::string_view subject, kind k, bo
                     benchmark::DoNotOptimize(sum);
                     received.fetch_add(n, std::memory_order_relaxed);
                 },
-                [&] { q.end_stream(consumers); });
+                [&] { q.all_producers_done(); });
             state.SetIterationTime(secs);
             sent += per_producer * static_cast<std::uint64_t>(producers);
             delivered += received.load();
