@@ -5,17 +5,29 @@
 // rl::debug_info, so Relacy's histories name the production line that did the access
 // without any `($)` macro in production code.
 //
-// Include this header before any production header: <relacy/relacy.hpp> defines macros
-// (new, delete, malloc, free, assert, errno, memory_order_*) that would rewrite the
-// standard library and our headers; they are removed again here (errno and assert are
-// restored to the standard ones), so only explicit rl:: calls talk to Relacy.
+// <relacy/relacy.hpp> defines macros that rewrite whatever is included after it: new,
+// delete, malloc, free, assert, errno and memory_order_* (removed again below, errno and
+// assert restored), and the pthread/semaphore/Win32 names it models (left alone). So the
+// system headers the production code needs are included here first, and a model includes
+// the production headers before this one.
 #pragma once
 
 #include <atomic>
 #include <cassert>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <semaphore>
 #include <source_location>
+#include <thread>
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #pragma push_macro("errno")
 #pragma push_macro("assert")
@@ -183,18 +195,47 @@ class var {
     rl::var<T> v_;
 };
 
-/// A model payload: the channel places it in its payload_cell with placement new, so a
-/// write of the item and a read of the item are rl::var accesses and a missing
-/// happens-before between writer and reader is reported as a data race.
-struct model_item {
-    var<int> value;
-    explicit model_item(int v = 0) : value{v} {}
-    model_item(model_item&& o) noexcept : value{o.value.load()} {}
+/// Relacy forgets a variable's history when a new object is constructed in its place, so
+/// a payload race between the last use of one item and the construction of the next one in
+/// the same slot would go unseen if the item carried its own rl::var. Instead an item keeps
+/// its value in a `place`: one rl::var per address, owned by the test and living across the
+/// items constructed there. A model test has a `places` member and calls `use()` in before().
+class places {
+  public:
+    void use() noexcept { current() = this; }
+    static var<int>& at(const void* address) {
+        places& self = *current();
+        for (int i = 0; i < self.used_; ++i)
+            if (self.owner_[i] == address) return self.cell_[i];
+        RL_ASSERT(self.used_ < capacity);
+        self.owner_[self.used_] = address;
+        return self.cell_[self.used_++];
+    }
+
+  private:
+    static places*& current() noexcept {
+        static places* p = nullptr;
+        return p;
+    }
+    static constexpr int capacity = 32;
+    const void* owner_[capacity] = {};
+    var<int> cell_[capacity];
+    int used_ = 0;
+};
+
+/// A model payload: the channel places it in a payload_cell with placement new; its
+/// construction, reads and destruction are rl::var accesses of its place, so a missing
+/// happens-before between writer and reader (or an evictor) is reported as a data race.
+class model_item {
+  public:
+    explicit model_item(int v = 0) { places::at(this).store(v); }
+    model_item(model_item&& o) noexcept { places::at(this).store(o.value()); }
     model_item& operator=(model_item&& o) noexcept {
-        value.store(o.value.load());
+        places::at(this).store(o.value());
         return *this;
     }
-    ~model_item() { value.store(-1); } // destruction is a write: racing with a read is caught
+    ~model_item() { places::at(this).store(-1); } // destruction is a write: racing with a read is caught
+    int value() const { return places::at(this).load(); }
 };
 
 } // namespace polychan::verify

@@ -1,0 +1,129 @@
+// polychan verify — what every semaphore model shares: the production semaphore policy on the
+// Relacy backend, over a storage whose counting semaphore is a model built from Relacy's
+// futex, and one mutant per named order of polychan::sync::semaphore_orders.
+#pragma once
+
+#include <polychan/channel.hpp>
+#include <polychan/ordering/always_last.hpp>
+#include <polychan/ordering/block.hpp>
+#include <polychan/ordering/discard_old.hpp>
+#include <polychan/storage/heap_fixed.hpp>
+#include <polychan/sync/semaphore.hpp>
+
+#include <cstddef>
+#include <initializer_list>
+#include <string_view>
+
+#include "model_runner.hpp" // last: it brings in Relacy's macros
+
+namespace polychan::verify {
+
+/// A counting semaphore as the kernel or libstdc++ implements one: a count and a futex.
+/// Its own orders are fixed (it stands for the storage's semaphore, not for our code):
+/// a release happens before the acquire that takes its unit.
+class model_semaphore {
+  public:
+    explicit model_semaphore(std::ptrdiff_t desired) : count_{static_cast<int>(desired)} {}
+    model_semaphore(const model_semaphore&) = delete;
+    model_semaphore& operator=(const model_semaphore&) = delete;
+
+    void release(std::ptrdiff_t n = 1) {
+        count_.fetch_add(static_cast<int>(n), std::memory_order_release);
+        count_.futex_wake(static_cast<unsigned>(n));
+    }
+    bool try_acquire() {
+        int c = count_.load(std::memory_order_acquire);
+        while (c > 0)
+            if (count_.compare_exchange_weak(c, c - 1, std::memory_order_acquire, std::memory_order_acquire))
+                return true;
+        return false;
+    }
+    void acquire() {
+        while (!try_acquire()) count_.futex_wait(0, false);
+    }
+    /// Relacy decides when the deadline passes: any sleep may end in a modelled timeout.
+    template <class TimePoint>
+    bool try_acquire_until(TimePoint) {
+        for (;;) {
+            if (try_acquire()) return true;
+            if (!count_.futex_wait(0, true)) return try_acquire();
+        }
+    }
+
+  private:
+    relacy_atomics::atomic<int> count_;
+};
+
+/// heap_fixed<N>, handing out the model semaphore.
+template <std::size_t N>
+struct model_storage : storage::heap_fixed<N> {
+    template <std::ptrdiff_t>
+    using counting_semaphore = model_semaphore;
+};
+
+/// The Relacy backend, telling Relacy when a thread spins on another's next store (the
+/// index rings' short waits), so that the scheduler runs someone else.
+struct spinning_relacy_atomics : relacy_atomics {
+    static void pause(std::source_location at = std::source_location::current()) { rl::yield(1, site(at)); }
+};
+
+/// The production channel on the Relacy backend.
+template <class Ordering, std::size_t Capacity, class Orders = sync::semaphore_orders>
+using semaphore_channel =
+    channel<model_item, model_storage<Capacity>, Ordering, sync::basic_semaphore<spinning_relacy_atomics, Orders>>;
+
+template <class Test>
+bool simulate_semaphore_test(rl::test_params& p) {
+    return rl::simulate<Test>(p);
+}
+
+/// Runs each model test for capacities 1 and 2; stops at the first failure (its kind stays in p).
+template <class Orders, template <std::size_t, class> class... Tests>
+bool simulate_semaphore_capacities(rl::test_params& p) {
+    return ((simulate_semaphore_test<Tests<1, Orders>>(p) && simulate_semaphore_test<Tests<2, Orders>>(p)) && ...);
+}
+
+// One type per mutant: semaphore_orders with a single order weakened by one step.
+#define POLYCHAN_SEMAPHORE_MUTANT(order, weaker)                                                                       \
+    struct semaphore_##order##_to_##weaker : sync::semaphore_orders {                                                  \
+        static constexpr std::memory_order order = std::memory_order_##weaker;                                         \
+    };
+POLYCHAN_SEMAPHORE_MUTANT(fill, relaxed)
+POLYCHAN_SEMAPHORE_MUTANT(observe, relaxed)
+POLYCHAN_SEMAPHORE_MUTANT(leave, relaxed)
+POLYCHAN_SEMAPHORE_MUTANT(drained, relaxed)
+POLYCHAN_SEMAPHORE_MUTANT(give, acq_rel)
+POLYCHAN_SEMAPHORE_MUTANT(enlist, acq_rel)
+POLYCHAN_SEMAPHORE_MUTANT(recheck, acquire)
+#undef POLYCHAN_SEMAPHORE_MUTANT
+
+/// Every mutant of semaphore_orders against the model tests. Orders that are relaxed in
+/// production have no weaker step and no mutant.
+template <template <std::size_t, class> class... Tests>
+std::vector<mutant> semaphore_mutants() {
+    using sync::semaphore_orders;
+#define POLYCHAN_ROW(order, weaker)                                                                                    \
+    mutant {                                                                                                           \
+#order, semaphore_orders::order, semaphore_##order##_to_##weaker::order,                                       \
+            simulate_semaphore_capacities < semaphore_##order##_to_##weaker, Tests...>                                 \
+    }
+    return {POLYCHAN_ROW(fill, relaxed),    POLYCHAN_ROW(observe, relaxed), POLYCHAN_ROW(leave, relaxed),
+            POLYCHAN_ROW(drained, relaxed), POLYCHAN_ROW(give, acq_rel),    POLYCHAN_ROW(enlist, acq_rel),
+            POLYCHAN_ROW(recheck, acquire)};
+#undef POLYCHAN_ROW
+}
+
+/// A model executable over `Tests`: the correct orders for capacities 1 and 2, and the mutants
+/// named in `must_catch`, the ones this model is there to catch (each other mutant is another
+/// model's job, and running it here would only spend its whole iteration budget).
+template <template <std::size_t, class> class... Tests>
+int run_semaphore_model(const char* algorithm, int argc, char** argv, std::initializer_list<const char*> must_catch) {
+    model m{algorithm, simulate_semaphore_capacities<sync::semaphore_orders, Tests...>, {}, 20000};
+    for (mutant const& x : semaphore_mutants<Tests...>())
+        for (const char* name : must_catch)
+            if (std::string_view{x.order} == name) m.mutants.push_back(x);
+    m.must_catch.assign(must_catch.begin(), must_catch.end());
+    return run(m, argc, argv);
+}
+
+} // namespace polychan::verify

@@ -1,0 +1,81 @@
+// polychan verify — what every spsc model shares: the production channel instantiated with
+// the Relacy backend, and one mutant per named order of polychan::sync::spsc_orders.
+#pragma once
+
+#include <polychan/channel.hpp>
+#include <polychan/ordering/always_last.hpp>
+#include <polychan/ordering/block.hpp>
+#include <polychan/ordering/discard_new.hpp>
+#include <polychan/ordering/discard_old.hpp>
+#include <polychan/storage/heap_fixed.hpp>
+#include <polychan/sync/spsc.hpp>
+
+#include <cstddef>
+#include <initializer_list>
+
+#include "model_runner.hpp" // last: it brings in Relacy's macros
+
+namespace polychan::verify {
+
+/// The production channel on the Relacy backend. One spin before sleeping keeps the spin
+/// path in the model without multiplying its schedules.
+template <class Ordering, std::size_t Capacity, class Orders = sync::spsc_orders>
+using spsc_channel =
+    channel<model_item, storage::heap_fixed<Capacity>, Ordering, sync::basic_spsc<relacy_atomics, Orders, 1>>;
+
+/// Runs each model test for capacities 1, 2 and 3; stops at the first failure (its kind
+/// stays in p).
+template <class Orders, template <std::size_t, class> class... Tests>
+bool simulate_capacities(rl::test_params& p) {
+    return ((simulate_test<Tests<1, Orders>>(p) && simulate_test<Tests<2, Orders>>(p) &&
+             simulate_test<Tests<3, Orders>>(p)) &&
+            ...);
+}
+
+// One type per mutant: spsc_orders with a single order weakened by one step.
+#define POLYCHAN_SPSC_MUTANT(order, weaker)                                                                            \
+    struct order##_to_##weaker : sync::spsc_orders {                                                                   \
+        static constexpr std::memory_order order = std::memory_order_##weaker;                                         \
+    };
+POLYCHAN_SPSC_MUTANT(publish, relaxed)
+POLYCHAN_SPSC_MUTANT(observe, relaxed)
+POLYCHAN_SPSC_MUTANT(finish, relaxed)
+POLYCHAN_SPSC_MUTANT(reuse, relaxed)
+POLYCHAN_SPSC_MUTANT(snapshot_freed, relaxed)
+POLYCHAN_SPSC_MUTANT(bump_tail, acq_rel)
+POLYCHAN_SPSC_MUTANT(bump_freed, acq_rel)
+POLYCHAN_SPSC_MUTANT(announce_sleep, release)
+POLYCHAN_SPSC_MUTANT(recheck, acquire)
+POLYCHAN_SPSC_MUTANT(find_sleeper, acquire)
+POLYCHAN_SPSC_MUTANT(close, acq_rel)
+#undef POLYCHAN_SPSC_MUTANT
+
+/// Every mutant of spsc_orders run against the model tests. Orders that are relaxed in
+/// production have no weaker step and no mutant.
+template <template <std::size_t, class> class... Tests>
+std::vector<mutant> spsc_mutants() {
+    using sync::spsc_orders;
+#define POLYCHAN_ROW(order, weaker)                                                                                    \
+    mutant {                                                                                                           \
+#order, spsc_orders::order, order##_to_##weaker::order, simulate_capacities < order##_to_##weaker, Tests...>   \
+    }
+    return {
+        POLYCHAN_ROW(publish, relaxed),      POLYCHAN_ROW(observe, relaxed),        POLYCHAN_ROW(finish, relaxed),
+        POLYCHAN_ROW(reuse, relaxed),        POLYCHAN_ROW(snapshot_freed, relaxed), POLYCHAN_ROW(bump_tail, acq_rel),
+        POLYCHAN_ROW(bump_freed, acq_rel),   POLYCHAN_ROW(announce_sleep, release), POLYCHAN_ROW(recheck, acquire),
+        POLYCHAN_ROW(find_sleeper, acquire), POLYCHAN_ROW(close, acq_rel)};
+#undef POLYCHAN_ROW
+}
+
+/// A model executable over `Tests`: the correct orders for capacities 1-3, and the mutants.
+template <template <std::size_t, class> class... Tests>
+int run_spsc_model(const char* algorithm, int argc, char** argv, std::initializer_list<const char*> must_catch) {
+    model m{algorithm, simulate_capacities<sync::spsc_orders, Tests...>, spsc_mutants<Tests...>(), 20000};
+    m.must_catch.assign(must_catch.begin(), must_catch.end());
+    return run(m, argc, argv);
+}
+
+/// The value of an item, read as an rl::var access.
+inline int value_of(const model_item& item) { return item.value(); }
+
+} // namespace polychan::verify
