@@ -21,19 +21,29 @@
 #include <unistd.h>
 
 namespace ipc = polychan::ipc;
+using polychan::storage::shared_memory;
+using polychan::storage::sysv_shared_memory;
 using polychan::test::ipc::field_ll;
 using polychan::test::ipc::helper_process;
 using polychan::test::ipc::item;
 using polychan::test::ipc::parse_fields;
-using polychan::test::ipc::shm_exists;
+using polychan::test::ipc::segment_exists;
+using polychan::test::ipc::wait_for_segment;
+using block = polychan::ordering::block;
+using mutex = polychan::sync::mutex;
 
 namespace {
 
 /// Names unique to this test process (the suite runs in several flavors at once).
 std::string prefix() { return "ipct" + std::to_string(::getpid()) + "-"; }
+std::vector<std::string>& names_used() {
+    static std::vector<std::string> names;
+    return names;
+}
 std::string unique_name(const std::string& what) {
     static std::atomic<int> n{0};
-    return prefix() + what + "-" + std::to_string(n++);
+    names_used().push_back(prefix() + what + "-" + std::to_string(n++));
+    return names_used().back();
 }
 
 std::vector<std::string> helper_args(const std::string& cmd, const polychan::test::ipc::composition_names& c,
@@ -64,6 +74,9 @@ TEST_CASE("ipc: every ordering x sync policy, writer and reader in different pro
         DYNAMIC_SECTION(c.storage << "/" << c.ordering << "/" << c.sync) {
             std::string const name = unique_name("product");
             helper_process reader{helper_args("read", c, name, 64, items)};
+            // The reader creates the segment: a writer that finished and detached before the
+            // reader attached would leave it nothing to read (the last detach removes it).
+            REQUIRE(wait_for_segment(c.storage, name));
             helper_process writer{helper_args("write", c, name, 64, items)};
             auto const w = parse_fields(writer.finish());
             auto const r = parse_fields(reader.finish());
@@ -84,7 +97,7 @@ TEST_CASE("ipc: every ordering x sync policy, writer and reader in different pro
             if (c.ordering == "discard_old" || c.ordering == "always_last" || c.ordering == "block") {
                 CHECK(field_ll(r, "last") == static_cast<long long>(items - 1)); // the newest is never lost
             }
-            CHECK_FALSE(shm_exists(name));
+            CHECK_FALSE(segment_exists(c.storage, name));
         }
     }
 }
@@ -93,7 +106,7 @@ TEST_CASE("ipc: a reader may start before its writer and waits for it", "[ipc]")
     polychan::test::ipc::composition_names const c{"shared_memory", "block", "mutex"};
     std::string const name = unique_name("reader-first");
     helper_process reader{helper_args("read", c, name, 8, 1000)};
-    REQUIRE(polychan::test::ipc::wait_for_shm(name)); // the reader created the segment
+    REQUIRE(wait_for_segment(c.storage, name)); // the reader created the segment
     helper_process writer{helper_args("write", c, name, 8, 1000)};
     auto const w = parse_fields(writer.finish());
     auto const r = parse_fields(reader.finish());
@@ -101,15 +114,16 @@ TEST_CASE("ipc: a reader may start before its writer and waits for it", "[ipc]")
     CHECK(field_ll(w, "created") == 0);
     CHECK(field_ll(r, "received") == 1000);
     CHECK(field_ll(r, "errors") == 0);
-    CHECK_FALSE(shm_exists(name));
+    CHECK_FALSE(segment_exists(c.storage, name));
 }
 
-TEST_CASE("ipc: a writer SIGKILLed at random points 200 times resumes with nothing lost or duplicated", "[ipc]") {
+TEMPLATE_TEST_CASE("ipc: a writer SIGKILLed at random points 200 times resumes with nothing lost or duplicated",
+                   "[ipc]", shared_memory, sysv_shared_memory) {
     constexpr std::uint64_t items = 200'000;
-    polychan::test::ipc::composition_names const c{"shared_memory", "block", "mutex"};
+    polychan::test::ipc::composition_names const c{std::string{TestType::name}, "block", "mutex"};
     std::string const name = unique_name("resume");
     helper_process reader{helper_args("read", c, name, 16, items)};
-    REQUIRE(polychan::test::ipc::wait_for_shm(name));
+    REQUIRE(wait_for_segment(c.storage, name));
     std::mt19937 rng{Catch::rngSeed()};
     std::uniform_int_distribution<int> delay_us{0, 1500};
     int killed_running = 0;
@@ -150,45 +164,47 @@ TEST_CASE("ipc: a writer SIGKILLed at random points 200 times resumes with nothi
     CHECK(field_ll(r, "last") == static_cast<long long>(items - 1));
     CHECK(field_ll(r, "errors") == 0);
     CHECK(field_ll(r, "torn") == 0);
-    CHECK_FALSE(shm_exists(name));
+    CHECK_FALSE(segment_exists(c.storage, name));
 }
 
-TEST_CASE("ipc: a crashed pair leaves a segment that the next create reclaims", "[ipc]") {
-    polychan::test::ipc::composition_names const c{"shared_memory", "block", "mutex"};
+TEMPLATE_TEST_CASE("ipc: a crashed pair leaves a segment that the next create reclaims", "[ipc]", shared_memory,
+                   sysv_shared_memory) {
+    polychan::test::ipc::composition_names const c{std::string{TestType::name}, "block", "mutex"};
     std::string const name = unique_name("crashed");
     {
         helper_process crasher{helper_args("crash", c, name, 8, 5)};
         crasher.finish();
         REQUIRE(crasher.exit_code() == 0);
     }
-    REQUIRE(shm_exists(name)); // left behind: its owner died without detaching
+    REQUIRE(segment_exists(c.storage, name)); // left behind: its owner died without detaching
     {
-        auto ch = ipc::create<item>(name, 8);
+        auto ch = ipc::create<item, block, mutex, TestType>(name, 8);
         CHECK(ch.created());
         CHECK(ch.local().ready_size() == 0); // a new channel, not the crashed one's items
         CHECK(ch.local().free_size() == 8);
     }
-    CHECK_FALSE(shm_exists(name));
+    CHECK_FALSE(segment_exists(c.storage, name));
 }
 
-TEST_CASE("ipc: a segment a live process uses is never reclaimed", "[ipc]") {
-    polychan::test::ipc::composition_names const c{"shared_memory", "block", "mutex"};
+TEMPLATE_TEST_CASE("ipc: a segment a live process uses is never reclaimed", "[ipc]", shared_memory,
+                   sysv_shared_memory) {
+    polychan::test::ipc::composition_names const c{std::string{TestType::name}, "block", "mutex"};
     std::string const name = unique_name("live");
     helper_process holder{helper_args("hold", c, name, 8, 0)};
     REQUIRE(parse_fields(holder.read_line()).count("attached") == 1);
-    std::string const msg = error_of([&] { ipc::create<item>(name, 8); });
+    std::string const msg = error_of([&] { ipc::create<item, block, mutex, TestType>(name, 8); });
     CHECK_THAT(msg, Catch::Contains("already exists and is in use by pid " + std::to_string(holder.pid())));
     {
-        auto ch = ipc::open_or_create<item>(name, 8); // opens it, does not reclaim it
+        auto ch = ipc::open_or_create<item, block, mutex, TestType>(name, 8); // opens it, does not reclaim it
         CHECK_FALSE(ch.created());
     }
-    CHECK(shm_exists(name)); // the holder still owns it
+    CHECK(segment_exists(c.storage, name)); // the holder still owns it
     holder.kill_now();
     {
-        auto ch = ipc::open_or_create<item>(name, 8); // now abandoned: reclaimed and created afresh
+        auto ch = ipc::open_or_create<item, block, mutex, TestType>(name, 8); // abandoned: reclaimed, created afresh
         CHECK(ch.created());
     }
-    CHECK_FALSE(shm_exists(name));
+    CHECK_FALSE(segment_exists(c.storage, name));
 }
 
 TEST_CASE("ipc: open checks every header field and names it", "[ipc]") {
@@ -311,21 +327,55 @@ TEST_CASE("ipc: the mutex policy accepts several writer and reader ends", "[ipc]
     CHECK(w1.committed() == 2);
 }
 
+TEMPLATE_TEST_CASE("ipc: spsc refuses a second live writer or reader, and takes over a dead one's role", "[ipc]",
+                   shared_memory, sysv_shared_memory) {
+    using spsc = polychan::sync::spsc;
+    std::string const name = unique_name("spsc-roles");
+    auto a = ipc::create<item, block, spsc, TestType>(name, 8);
+    auto b = ipc::open<item, block, spsc, TestType>(name);
+    std::string const me = "pid " + std::to_string(::getpid());
+    {
+        auto w = a.writer();
+        auto r = a.reader();
+        CHECK_THAT(error_of([&] { b.writer(); }), Catch::Contains("the writer role is taken by " + me +
+                                                                  " and the 'spsc' sync policy allows only one"));
+        CHECK_THAT(error_of([&] { b.reader(); }), Catch::Contains("the reader role is taken by " + me +
+                                                                  " and the 'spsc' sync policy allows only one"));
+        REQUIRE(w.write(item::make(3)) == polychan::status::ok);
+    }
+    // Both ends are gone: the roles are free again, and the item is still there.
+    auto w = b.writer();
+    auto r = b.reader();
+    item got{};
+    REQUIRE(r.try_read(got) == polychan::status::ok);
+    CHECK(got.seq == 3);
+
+    // A role held by a process that died is taken over.
+    std::string const other = unique_name("spsc-dead");
+    polychan::test::ipc::composition_names const c{std::string{TestType::name}, "block", "spsc"};
+    {
+        helper_process crasher{helper_args("crash", c, other, 8, 2)};
+        crasher.finish();
+    }
+    auto reopened = ipc::open<item, block, spsc, TestType>(other);
+    CHECK_NOTHROW(reopened.writer());
+}
+
 TEST_CASE("ipc: the last end to detach removes the segment", "[ipc]") {
     std::string const name = unique_name("last");
     std::optional<ipc::channel<item>> a{ipc::create<item>(name, 4)};
     auto w = a->writer(); // an end keeps the attachment alive after its handle is gone
     std::optional<ipc::channel<item>> b{ipc::open<item>(name)};
     a.reset();
-    CHECK(shm_exists(name));
+    CHECK(segment_exists("shared_memory", name));
     b.reset();
-    CHECK(shm_exists(name));
+    CHECK(segment_exists("shared_memory", name));
     { auto gone = std::move(w); }
-    CHECK_FALSE(shm_exists(name));
+    CHECK_FALSE(segment_exists("shared_memory", name));
 }
 
 // Declared last: Catch2 runs test cases in declaration order.
-TEST_CASE("ipc: no segment of this suite is left in /dev/shm", "[ipc]") {
+TEST_CASE("ipc: no segment of this suite is left in /dev/shm or System V", "[ipc]") {
     std::string const mine = "polychan." + prefix();
     std::vector<std::string> left;
     if (DIR* d = ::opendir("/dev/shm")) {
@@ -333,6 +383,8 @@ TEST_CASE("ipc: no segment of this suite is left in /dev/shm", "[ipc]") {
             if (std::strncmp(e->d_name, mine.c_str(), mine.size()) == 0) left.emplace_back(e->d_name);
         ::closedir(d);
     }
+    for (auto const& n : names_used())
+        if (segment_exists("sysv_shared_memory", n)) left.push_back("System V segment of " + n);
     INFO("left behind: " << left.size());
     for (auto const& l : left) INFO(l);
     CHECK(left.empty());

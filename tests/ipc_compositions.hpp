@@ -9,7 +9,10 @@
 #include <polychan/ordering/discard_new.hpp>
 #include <polychan/ordering/discard_old.hpp>
 #include <polychan/storage/shared_memory.hpp>
+#include <polychan/storage/sysv_shared_memory.hpp>
 #include <polychan/sync/mutex.hpp>
+#include <polychan/sync/semaphore.hpp>
+#include <polychan/sync/spsc.hpp>
 
 #include <cstdint>
 #include <string>
@@ -20,10 +23,10 @@
 namespace polychan::test::ipc {
 
 // clang-format off
-using storages = std::tuple<polychan::storage::shared_memory>;
+using storages = std::tuple<polychan::storage::shared_memory, polychan::storage::sysv_shared_memory>;
 using orderings = std::tuple<polychan::ordering::block, polychan::ordering::discard_new,
                              polychan::ordering::discard_old, polychan::ordering::always_last>;
-using syncs = std::tuple<polychan::sync::mutex>;
+using syncs = std::tuple<polychan::sync::mutex, polychan::sync::spsc, polychan::sync::semaphore>;
 // clang-format on
 
 /// The item sent between processes: 64 bytes whose words all derive from `seq`, so a torn

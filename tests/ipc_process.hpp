@@ -2,14 +2,18 @@
 // one line of key=value pairs it prints.
 #pragma once
 
+#include <polychan/storage/sysv_shared_memory.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -116,15 +120,30 @@ inline long long field_ll(const std::map<std::string, std::string>& f, const std
     return it == f.end() ? -999 : std::stoll(it->second);
 }
 
-inline bool shm_exists(const std::string& channel) {
+/// Whether the segment of channel `name` exists in storage `storage` ("shared_memory": a
+/// file in /dev/shm; "sysv_shared_memory": its key in /proc/sysvipc/shm).
+inline bool segment_exists(std::string_view storage, const std::string& name) {
+    if (storage == "sysv_shared_memory") {
+        auto const key = polychan::storage::detail::sysv_shm_backend::key_of(name);
+        std::ifstream in{"/proc/sysvipc/shm"};
+        std::string line;
+        std::getline(in, line); // header
+        while (std::getline(in, line)) {
+            std::istringstream fields{line};
+            long long k = 0;
+            if (fields >> k && k == key) return true;
+        }
+        return false;
+    }
     struct ::stat st {};
-    return ::stat(("/dev/shm/polychan." + channel).c_str(), &st) == 0;
+    return ::stat(("/dev/shm/polychan." + name).c_str(), &st) == 0;
 }
 
-/// Waits (bounded) until the segment of `channel` exists; false if it never did.
-inline bool wait_for_shm(const std::string& channel, std::chrono::seconds limit = std::chrono::seconds(20)) {
+/// Waits (bounded) until the segment of `name` exists; false if it never did.
+inline bool wait_for_segment(std::string_view storage, const std::string& name,
+                             std::chrono::seconds limit = std::chrono::seconds(20)) {
     auto const until = std::chrono::steady_clock::now() + limit;
-    while (!shm_exists(channel)) {
+    while (!segment_exists(storage, name)) {
         if (std::chrono::steady_clock::now() > until) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

@@ -103,6 +103,9 @@ class channel {
   private:
     struct state {
         explicit state(request req) : seg{Storage::make_backend(), std::move(req)}, ch{seg} {
+            // The channel is constructed, so its shared state is complete: open it to others
+            // (sync cores that follow storage::initialise_shared_state have done so already).
+            if (seg.created()) seg.mark_initialised();
             if (seg.found_dead_owners()) recover();
         }
         void recover() {

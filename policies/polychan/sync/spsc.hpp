@@ -172,8 +172,11 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     core& operator=(const core&) = delete;
 
     ~core() {
-        // Items still queued belong to the channel; held transactions are gone by now.
-        while (auto p = take_oldest()) slot_at(*p).item.destroy();
+        // Items still queued belong to the channel; held transactions are gone by now. In
+        // shared memory they belong to the segment: another process may still read them.
+        if constexpr (!Storage::process_shared) {
+            while (auto p = take_oldest()) slot_at(*p).item.destroy();
+        }
     }
 
     // ---- writer ----------------------------------------------------------------------

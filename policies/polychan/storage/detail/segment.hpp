@@ -165,6 +165,7 @@ class segment {
         auto* h = ::new (static_cast<void*>(base_)) segment_header{};
         h->segment_size = geometry_.total;
         h->creator = self_;
+        h->channel_name.assign(req_.name);
         h->storage.assign(req_.identity.storage);
         h->ordering.assign(req_.identity.ordering);
         h->sync.assign(req_.identity.sync);
@@ -181,7 +182,7 @@ class segment {
         h->slots_offset = geometry_.slots_offset;
         capacity_ = req_.capacity;
         std::lock_guard<robust_mutex> lock{h->attach_lock};
-        register_self();
+        (void)register_self(); // an empty table: always room
         return true;
     }
 
@@ -224,14 +225,16 @@ class segment {
             }
             if (h.creator.pid != 0 && !process_alive(h.creator.pid, h.creator.start_time)) {
                 if (req_.how == mode::open) {
+                    std::uint32_t const creator = h.creator.pid;
                     close_mapping();
-                    fail("its creator (pid " + std::to_string(h.creator.pid) + ") died while initialising it");
+                    fail("its creator (pid " + std::to_string(creator) + ") died while initialising it");
                 }
                 return reclaim();
             }
             if (std::chrono::steady_clock::now() > give_up) {
+                std::uint32_t const creator = h.creator.pid;
                 close_mapping();
-                fail("still being initialised by pid " + std::to_string(h.creator.pid) + " after " +
+                fail("still being initialised by pid " + std::to_string(creator) + " after " +
                      std::to_string(req_.options.attach_timeout.count()) + " ms");
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -252,6 +255,7 @@ class segment {
             fail("it already exists and is in use by " + who + " (" + backend_->where(req_.name) + ")");
         }
         try {
+            check_field(req_.name, "channel name", h.channel_name.view(), std::string_view{req_.name});
             check_identity(h, req_.name, req_.identity);
             if (req_.capacity_given) check_field(req_.name, "capacity", h.capacity, req_.capacity);
             check_field(req_.name, "slot size", h.slot_size, l.slot_size);
@@ -268,15 +272,20 @@ class segment {
             throw;
         }
         capacity_ = h.capacity;
-        std::lock_guard<robust_mutex> lock{h.attach_lock};
+        std::unique_lock<robust_mutex> lock{h.attach_lock};
         if (h.state.load(std::memory_order_acquire) == static_cast<std::uint32_t>(segment_state::removed)) {
             if (h.attach_lock.previous_owner_died()) backend_->unlink(); // the remover died before unlinking
             h.attach_lock.state_repaired();
+            lock.unlock(); // before unmapping: the lock lives in the mapping
             close_mapping();
             return opened::retry;
         }
         h.attach_lock.state_repaired(); // register_self() sweeps whatever a dead holder left
-        register_self();
+        if (!register_self()) {
+            lock.unlock();
+            close_mapping();
+            fail("all " + std::to_string(segment_header::max_owners) + " owner records are in use by live processes");
+        }
         return opened::attached;
     }
 
@@ -312,8 +321,8 @@ class segment {
         return false;
     }
 
-    // Under attach_lock.
-    void register_self() {
+    // Under attach_lock. False if every owner record is taken by a live process.
+    bool register_self() {
         segment_header& h = header();
         for (auto& o : h.owners) {
             if (o.pid != 0 && !process_alive(o.pid, o.start_time)) {
@@ -326,11 +335,10 @@ class segment {
                 h.owners[i] = self_;
                 owner_index_ = i;
                 registered_ = true;
-                return;
+                return true;
             }
         }
-        close_mapping();
-        fail("all " + std::to_string(segment_header::max_owners) + " owner records are in use by live processes");
+        return false;
     }
 
     void detach() noexcept {

@@ -93,6 +93,7 @@ struct segment_header {
     process_record creator;
 
     // identity
+    text_field<208> channel_name; // a System V key is a hash of it: collisions are caught here
     text_field<32> storage;
     text_field<32> ordering;
     text_field<32> sync;
