@@ -86,20 +86,13 @@ void add_cross_process_round_trip(std::string const& job, std::string_view subje
         for (auto _ : state) {
             Queue ping{capacity}, pong{capacity};
             pid_t const child = spawn([&] {
-                T v{};
-                pong.push(v); // ready
-                while (ping.pop(v)) pong.push(v);
+                pong.push(T{}); // ready
+                echo(ping, pong);
             });
-            T v{};
-            pong.pop(v);
-            bool in_order = true;
+            T ready{};
+            pong.pop(ready);
             auto const t0 = clock::now();
-            for (std::uint64_t i = 0; i < round_trips; ++i) {
-                v.seq = i;
-                ping.push(v);
-                pong.pop(v);
-                in_order &= v.seq == i;
-            }
+            bool const in_order = ping_pong(ping, pong, round_trips);
             double const secs = seconds_since(t0);
             ping.end_stream(1);
             if (!child_succeeded(child) || !in_order) state.SkipWithError("the echo process failed");

@@ -58,33 +58,46 @@ void add_throughput(std::string const& job, std::string_view subject, kind k, bo
     });
 }
 
+/// The echo side of a round trip: sends back every item until the stream ends.
+template <class Queue>
+void echo(Queue& ping, Queue& pong) {
+    typename Queue::value_type v{};
+    while (ping.pop(v)) pong.push(v);
+}
+
+/// The timed side: `n` round trips, item i out on `ping` and back on `pong`. False if an item
+/// came back as another one.
+template <class Queue>
+bool ping_pong(Queue& ping, Queue& pong, std::uint64_t n) {
+    typename Queue::value_type v{};
+    bool in_order = true;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        v.seq = i;
+        ping.push(v);
+        pong.pop(v);
+        in_order &= v.seq == i;
+    }
+    return in_order;
+}
+
 /// `round_trips` ping-pongs per iteration: this thread writes into `ping`, an echo thread
 /// reads it and writes it back into `pong`. items_per_second counts round trips.
 template <class Queue>
 void add_round_trip(std::string const& job, std::string_view subject, kind k, std::uint64_t round_trips,
                     std::size_t capacity) {
     add(job, subject, k, [=](benchmark::State& state) {
-        using value_type = typename Queue::value_type;
         for (auto _ : state) {
             Queue ping{capacity}, pong{capacity};
             start_gate gate{1};
-            std::thread echo{[&] {
+            std::thread echoing{[&] {
                 gate.arrive_and_wait();
-                value_type v{};
-                while (ping.pop(v)) pong.push(v);
+                echo(ping, pong);
             }};
-            value_type v{};
-            bool in_order = true;
             auto const t0 = gate.open();
-            for (std::uint64_t i = 0; i < round_trips; ++i) {
-                v.seq = i;
-                ping.push(v);
-                pong.pop(v);
-                in_order &= v.seq == i;
-            }
+            bool const in_order = ping_pong(ping, pong, round_trips);
             double const secs = seconds_since(t0);
             ping.end_stream(1);
-            echo.join();
+            echoing.join();
             state.SetIterationTime(secs);
             if (!in_order) state.SkipWithError("a round trip came back with another item");
         }
