@@ -78,14 +78,19 @@ class channel {
     static_assert(Storage::process_shared, "polychan::ipc: the storage policy must be a shared-memory one");
 
   public:
+    /// The item type.
     using value_type = T;
     /// The channel composed in the segment: the full single-process API.
     using local_channel = polychan::channel<T, Storage, Ordering, Sync>;
+    /// What create/open/open_or_create ask the storage for: name, mode, capacity, identity.
     using request = storage::detail::segment::request;
 
+    /// Attaches (creating the segment if the request says so); made by create/open/open_or_create.
     explicit channel(request req) : state_{std::make_shared<state>(std::move(req))} {}
 
+    /// The writing end of this process: the channel's write API.
     class writer_end;
+    /// The reading end of this process: the channel's read API.
     class reader_end;
 
     /// The writing end. Single-writer sync policies (spsc) refuse a second live writer.
@@ -93,9 +98,11 @@ class channel {
     /// The reading end. Single-reader sync policies (spsc) refuse a second live reader.
     reader_end reader() { return reader_end{state_}; }
 
+    /// The channel's name.
     const std::string& name() const noexcept { return state_->seg.name(); }
     /// Whether this attachment created the segment.
     bool created() const noexcept { return state_->seg.created(); }
+    /// The number of slots in the segment.
     std::size_t capacity() const { return state_->ch.capacity(); }
     /// The composed channel itself: every operation of polychan::channel, no role checks.
     local_channel& local() noexcept { return state_->ch; }
@@ -141,50 +148,63 @@ class channel {
 template <shareable_item T, ordering_policy Ordering, sync_policy Sync, storage_policy Storage>
 class channel<T, Ordering, Sync, Storage>::writer_end {
   public:
+    /// Takes the writer role (exclusive for single-writer sync policies).
     explicit writer_end(std::shared_ptr<state> s)
         : hold_{std::move(s), storage::detail::segment_header::writer_role, Sync::single_writer} {}
 
+    /// As channel::write.
     template <class... A>
     status write(A&&... a) {
         return ch().write(std::forward<A>(a)...);
     }
+    /// As channel::emplace.
     template <class... A>
     status emplace(A&&... a) {
         return ch().emplace(std::forward<A>(a)...);
     }
+    /// As channel::try_write.
     template <class... A>
     status try_write(A&&... a) {
         return ch().try_write(std::forward<A>(a)...);
     }
+    /// As channel::write_for.
     template <class... A>
     status write_for(A&&... a) {
         return ch().write_for(std::forward<A>(a)...);
     }
+    /// As channel::write_until.
     template <class... A>
     status write_until(A&&... a) {
         return ch().write_until(std::forward<A>(a)...);
     }
+    /// As channel::begin_write: a zero-copy write transaction in the segment.
     template <class... A>
     auto begin_write(A&&... a) {
         return ch().begin_write(std::forward<A>(a)...);
     }
+    /// As channel::try_begin_write.
     template <class... A>
     auto try_begin_write(A&&... a) {
         return ch().try_begin_write(std::forward<A>(a)...);
     }
+    /// As channel::begin_write_for.
     template <class... A>
     auto begin_write_for(A&&... a) {
         return ch().begin_write_for(std::forward<A>(a)...);
     }
     /// No more items: readers drain what is left, then see closed (in every process).
     void close() { ch().close(); }
+    /// Whether the channel was closed (by any process).
     bool is_closed() const { return ch().is_closed(); }
     /// Items ever published into the channel, including by earlier (crashed) writers: with
     /// one writer, where a restarted writer resumes its sequence.
     std::uint64_t committed() const requires requires(typename local_channel::core_type& c) { c.published(); }
     { return ch().core().published(); }
+    /// As channel::free_size.
     std::size_t free_size() const { return ch().free_size(); }
+    /// The number of slots.
     std::size_t capacity() const { return ch().capacity(); }
+    /// Items the ordering dropped, counted in the segment (all processes).
     std::uint64_t discarded_count() const { return ch().discarded_count(); }
 
   private:
@@ -195,33 +215,48 @@ class channel<T, Ordering, Sync, Storage>::writer_end {
 template <shareable_item T, ordering_policy Ordering, sync_policy Sync, storage_policy Storage>
 class channel<T, Ordering, Sync, Storage>::reader_end {
   public:
+    /// Takes the reader role (exclusive for single-reader sync policies).
     explicit reader_end(std::shared_ptr<state> s)
         : hold_{std::move(s), storage::detail::segment_header::reader_role, Sync::single_reader} {}
 
+    /// As channel::read: false once closed and drained.
     bool read(T& out) { return ch().read(out); }
+    /// As channel::read(): nullopt once closed and drained.
     std::optional<T> read() { return ch().read(); }
+    /// As channel::try_read.
     status try_read(T& out) { return ch().try_read(out); }
+    /// As channel::read_for.
     template <class D>
     status read_for(T& out, D d) {
         return ch().read_for(out, d);
     }
+    /// As channel::read_until.
     template <class P>
     status read_until(T& out, P t) {
         return ch().read_until(out, t);
     }
+    /// As channel::begin_read: use an item in place in the segment.
     auto begin_read() { return ch().begin_read(); }
+    /// As channel::try_begin_read.
     auto try_begin_read() { return ch().try_begin_read(); }
+    /// As channel::begin_read_for.
     template <class D>
     auto begin_read_for(D d) {
         return ch().begin_read_for(d);
     }
     /// Range-for: reads until the channel is closed and drained.
     auto begin() { return ch().begin(); }
+    /// The end of a range-for.
     auto end() { return ch().end(); }
+    /// Closes the channel for every process: writers get closed, readers drain.
     void close() { ch().close(); }
+    /// Whether the channel was closed (by any process).
     bool is_closed() const { return ch().is_closed(); }
+    /// As channel::ready_size.
     std::size_t ready_size() const { return ch().ready_size(); }
+    /// The number of slots.
     std::size_t capacity() const { return ch().capacity(); }
+    /// Items the ordering dropped, counted in the segment (all processes).
     std::uint64_t discarded_count() const { return ch().discarded_count(); }
 
   private:
