@@ -83,11 +83,16 @@ struct spsc_orders {
 /// `spsc` with a chosen atomics backend, memory orders and spin count before sleeping.
 template <class Atomics = std_atomics, class Orders = spsc_orders, unsigned SpinLimit = 256>
 struct basic_spsc {
+    /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "spsc";
+    /// Whether the core works with an unbounded storage (heap_unbounded).
     static constexpr bool supports_unbounded = false;
+    /// Whether at most one thread (or process) may read at a time.
     static constexpr bool single_reader = true;
+    /// Whether at most one thread (or process) may write at a time.
     static constexpr bool single_writer = true;
 
+    /// The slot protocol (sync_core, concepts.hpp) for items T in Storage's memory.
     template <class T, storage_policy Storage>
     class core;
 };
@@ -156,16 +161,20 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     using region_type = typename Storage::template region<slot, control>;
 
   public:
+    /// The item type.
     using value_type = T;
+    /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
         slot* s = nullptr;
         u64 position = 0;
     };
+    /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
         slot* s = nullptr;
         u64 position = 0;
     };
 
+    /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
     template <class... Args>
     explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {}
     core(const core&) = delete;
@@ -180,6 +189,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     // ---- writer ----------------------------------------------------------------------
+    /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
         if (ctl().claimed.load(std::memory_order_relaxed))
             throw std::logic_error("polychan: spsc allows one write transaction at a time");
@@ -194,6 +204,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return {status::full};
     }
 
+    /// Waits until the reader frees a slot, closed, or `d`; false on timeout.
     bool wait_writable(deadline d, wake_on) {
         // Only the reader frees slots, and only the writer makes items: whatever the writer
         // waits for (a free slot, or an item it could evict), a free is what ends the wait.
@@ -203,6 +214,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         });
     }
 
+    /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
         ctl().claimed.store(false, std::memory_order_relaxed);
         ctl().cursor = w.position + 1;
@@ -221,9 +233,11 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     // Nothing was made visible: the position is simply written next time.
+    /// Gives up an unpublished write slot: nothing was made visible, so it is simply reused.
     void cancel(write_ticket) { ctl().claimed.store(false, std::memory_order_relaxed); }
 
     // ---- reader ----------------------------------------------------------------------
+    /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
         if (auto p = take_oldest()) return {status::ok, {&slot_at(*p), *p}};
         // Nothing resolved at head. Closed and drained only if the close came after every
@@ -233,6 +247,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return {(t & closed_bit) && drained ? status::closed : status::empty};
     }
 
+    /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         u64 const h = ctl().head.load(std::memory_order_relaxed);
         return await(ctl().reader_sleeps, d, [&](std::memory_order mo) {
@@ -241,9 +256,11 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         });
     }
 
+    /// Returns a read slot (its item already destroyed) to the free pool.
     void release(read_ticket r) { finish(*r.s, r.position); }
 
     // ---- either side -----------------------------------------------------------------
+    /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest() {
         auto const p = take_oldest();
         if (!p) return false;
@@ -254,21 +271,27 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     // A statistic only: nothing is ordered by it.
+    /// Adds one to the discard counter (the ordering calls it for every item it drops).
     void count_discarded() { ctl().discarded.fetch_add(1, std::memory_order_relaxed); }
+    /// Items dropped by the ordering so far.
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
+    /// The item cell of a claimed slot.
     polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
     polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
 
+    /// Marks the channel closed and wakes every waiter.
     void close() {
         ctl().tail.fetch_or(closed_bit, Orders::close);
         wake(ctl().reader_sleeps);
         wake(ctl().writer_sleeps);
     }
+    /// Whether close() was called.
     bool is_closed() const { return ctl().tail.load(std::memory_order_relaxed) & closed_bit; }
 
     // Sizes are snapshots of counters the two sides move independently: exact when the
     // channel is quiescent, clamped to [0, capacity] while it is not.
+    /// Items published and not yet claimed.
     std::size_t ready_size() const {
         u64 const resolved = ctl().tail.load(std::memory_order_relaxed) >> 1;
         u64 const items = resolved - ctl().holes_made.load(std::memory_order_relaxed);
@@ -276,6 +299,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             ctl().head.load(std::memory_order_relaxed) - ctl().holes_passed.load(std::memory_order_relaxed);
         return clamp(items, taken);
     }
+    /// Slots neither holding an item nor claimed.
     std::size_t free_size() const {
         u64 const resolved = ctl().tail.load(std::memory_order_relaxed) >> 1;
         u64 const items = resolved - ctl().holes_made.load(std::memory_order_relaxed);
@@ -283,6 +307,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         std::size_t const in_use = clamp(items, finished) + (ctl().claimed.load(std::memory_order_relaxed) ? 1 : 0);
         return capacity() - std::min(in_use, capacity());
     }
+    /// The number of slots.
     std::size_t capacity() const { return mem_.capacity(); }
 
   private:
