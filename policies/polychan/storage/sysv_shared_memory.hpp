@@ -106,15 +106,21 @@ class sysv_shm_backend final : public segment_backend {
 
 } // namespace detail
 
+/// Storage: the shared_memory layout in a System V segment keyed by the channel name; use it via polychan::ipc.
 struct sysv_shared_memory : detail::pshared_primitives {
+    /// The policy's name, recorded in the segment header and checked on attach.
     static constexpr std::string_view name = "sysv_shared_memory";
+    /// The capacity is fixed when the segment is created.
     static constexpr bool unbounded = false;
 
+    /// One process's attachment to a named segment; pass it to the channel's constructor.
     using segment = detail::segment;
+    /// The kind of segment: System V (shmget/shmat).
     static std::unique_ptr<detail::segment_backend> make_backend() {
         return std::make_unique<detail::sysv_shm_backend>();
     }
 
+    /// Slots and control block laid out in the attached segment.
     template <class Slot, class Control>
     using region = detail::segment_region<Slot, Control>;
 };
