@@ -8,7 +8,9 @@ namespace polychan {
 /// A slot claim returned by a sync policy. `ticket` is meaningful only when `result == ok`.
 template <class Ticket>
 struct claim {
+    /// ok, or why no slot was granted (full, empty, closed, timeout, discarded, corrupt).
     status result = status::ok;
+    /// The sync policy's handle on the claimed slot.
     Ticket ticket{};
 
     /// Whether a slot was granted (then `ticket` is valid).

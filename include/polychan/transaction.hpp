@@ -65,6 +65,7 @@ class write_transaction : public detail::transaction_base<Core, typename Core::w
     /// Made by channel::begin_write(): `core` is null when no slot was granted, `s` says why.
     write_transaction(Core* core, typename Core::write_ticket t, polychan::status s) noexcept : base{core, t, s} {}
     write_transaction(write_transaction&&) noexcept = default;
+    /// Without commit(): destroys the item and returns the slot; nothing is delivered.
     ~write_transaction() { abandon(); }
 
     /// Publishes the item: ok, or closed if the channel was closed meanwhile (the item is
@@ -92,6 +93,7 @@ class read_transaction : public detail::transaction_base<Core, typename Core::re
     /// Made by channel::begin_read(): `core` is null when no slot was granted, `s` says why.
     read_transaction(Core* core, typename Core::read_ticket t, polychan::status s) noexcept : base{core, t, s} {}
     read_transaction(read_transaction&&) noexcept = default;
+    /// Destroys the item and releases the slot.
     ~read_transaction() {
         if (!this->core_) return;
         this->core_->payload(this->ticket_).destroy();

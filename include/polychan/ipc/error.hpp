@@ -11,6 +11,7 @@ namespace polychan::ipc {
 /// names the field and both values), a role already taken, or a system call that failed.
 class error : public std::runtime_error {
   public:
+    /// `what` says which channel and what went wrong.
     explicit error(const std::string& what) : std::runtime_error(what) {}
 };
 

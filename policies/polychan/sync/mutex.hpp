@@ -45,6 +45,7 @@
 
 namespace polychan::sync {
 
+/// Sync: a mutex and two condition variables from the storage; any number of readers and writers.
 struct mutex {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "mutex";
