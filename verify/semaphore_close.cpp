@@ -31,7 +31,7 @@ struct close_race : rl::test_suite<close_race<Capacity, Orders>, 4> {
         } else if (index == 2) {
             model_item got;
             while (ch.read(got)) {
-                int const bit = 1 << got.value.load();
+                int const bit = 1 << got.value();
                 RL_ASSERT((read_mask & bit) == 0);
                 read_mask |= bit;
             }

@@ -31,16 +31,16 @@ struct eviction {
                 {
                     auto held = ch.begin_read();
                     RL_ASSERT(held);
-                    int const first = held->value.load();
+                    int const first = held->value();
                     RL_ASSERT(first >= 0 && first < items);
-                    RL_ASSERT(held->value.load() == first); // still ours after the writer ran
+                    RL_ASSERT(held->value() == first); // still ours after the writer ran
                     last = first;
                     ++read;
                 }
                 model_item got;
                 while (ch.read(got)) {
-                    RL_ASSERT(got.value.load() > last); // FIFO among survivors / newer only
-                    last = got.value.load();
+                    RL_ASSERT(got.value() > last); // FIFO among survivors / newer only
+                    last = got.value();
                     ++read;
                 }
             }

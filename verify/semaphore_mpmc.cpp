@@ -27,7 +27,7 @@ struct mpmc : rl::test_suite<mpmc<Capacity, Orders>, 4> {
             for (int k = 0; k < per_writer; ++k) {
                 model_item got;
                 RL_ASSERT(ch.read(got));
-                int const v = got.value.load();
+                int const v = got.value();
                 int const w = v / 10, s = v % 10;
                 RL_ASSERT(w >= 0 && w < 2 && s >= 0 && s < per_writer);
                 RL_ASSERT(s > last[w]); // per-writer FIFO
