@@ -311,19 +311,33 @@ class mutex::core {
   private:
     control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
 
-    /// Every critical section starts here: if the previous holder died inside one, the lists
-    /// are rebuilt from the slots' crash records before anything else reads them.
+    /// Every critical section starts here: if the previous holder died inside one, or an
+    /// index is out of bounds, the lists are rebuilt from the slots' crash records before
+    /// anything else reads them.
     lock_type locked() const {
         lock_type lock{ctl().lock};
-        if constexpr (crash_safe) repair_if_holder_died();
+        if constexpr (crash_safe) repair_if_needed();
         return lock;
     }
-    void repair_if_holder_died() const {
+    void repair_if_needed() const {
         if constexpr (crash_safe) {
-            if (!ctl().lock.previous_owner_died()) return;
+            if (!ctl().lock.previous_owner_died() && heads_in_bounds()) return;
             const_cast<core*>(this)->rebuild();
             ctl().lock.state_repaired();
         }
+    }
+    /// Shared memory is untrusted: every index a critical section follows (the list heads and
+    /// the links right behind them) must name a slot, else the lists are rebuilt from the
+    /// slots' records before anything dereferences them. O(1) per critical section.
+    bool heads_in_bounds() const {
+        std::size_t const n = mem_.capacity();
+        auto const ok = [n](std::uint32_t i) { return i == nil || i < n; };
+        control const& c = ctl();
+        if (!ok(c.free_top) || !ok(c.ready_head) || !ok(c.ready_tail)) return false;
+        if ((c.ready_head == nil) != (c.ready_tail == nil)) return false;
+        if (c.free_top != nil && !ok(const_cast<region_type&>(mem_).slot(c.free_top).next)) return false;
+        if (c.ready_head != nil && !ok(const_cast<region_type&>(mem_).slot(c.ready_head).next)) return false;
+        return true;
     }
 
     void hold(slot& s, slot_state st) {
@@ -404,7 +418,7 @@ class mutex::core {
     bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred can_go) const {
         // The condition re-locks by itself: repair there too before the predicate reads.
         auto ready = [&] {
-            repair_if_holder_died();
+            repair_if_needed();
             return can_go();
         };
         if (ready()) return true;
