@@ -184,6 +184,16 @@ TEMPLATE_TEST_CASE("ipc: a crashed pair leaves a segment that the next create re
         CHECK(ch.local().free_size() == 8);
     }
     CHECK_FALSE(segment_exists(c.storage, name));
+
+    // ipc::remove clears a left-behind segment by hand.
+    {
+        helper_process crasher{helper_args("crash", c, name, 8, 5)};
+        crasher.finish();
+    }
+    REQUIRE(segment_exists(c.storage, name));
+    CHECK(ipc::remove<TestType>(name));
+    CHECK_FALSE(segment_exists(c.storage, name));
+    CHECK_FALSE(ipc::remove<TestType>(name));
 }
 
 TEMPLATE_TEST_CASE("ipc: a segment a live process uses is never reclaimed", "[ipc]", shared_memory,
