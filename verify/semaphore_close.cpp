@@ -12,11 +12,13 @@ using namespace polychan::verify;
 
 template <std::size_t Capacity, class Orders>
 struct close_race : rl::test_suite<close_race<Capacity, Orders>, 4> {
+    polychan::verify::places places; // the payloads' race history (relacy_atomics.hpp)
     semaphore_channel<ordering::block, Capacity, Orders> ch;
     int written_ok = 0; // threads 0 and 1 each add their own bit
     int read_mask = 0;
 
     void before() {
+        places.use();
         // Capacity 1 starts full, so a writer blocks until the reader or close() wakes it.
         if (Capacity == 1) {
             RL_ASSERT(ch.write(model_item{2}) == status::ok);

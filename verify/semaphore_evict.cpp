@@ -18,10 +18,14 @@ struct eviction {
     template <std::size_t Capacity, class Orders>
     struct test : rl::test_suite<test<Capacity, Orders>, 2> {
         static constexpr int items = 3;
+        polychan::verify::places places; // the payloads' race history (relacy_atomics.hpp)
         semaphore_channel<Ordering, Capacity, Orders> ch;
         int read = 0;
 
-        void before() { RL_ASSERT(ch.write(model_item{0}) == status::ok); }
+        void before() {
+            places.use();
+            RL_ASSERT(ch.write(model_item{0}) == status::ok);
+        }
         void thread(unsigned index) {
             if (index == 0) {
                 for (int i = 1; i < items; ++i) RL_ASSERT(ch.write(model_item{i}) == status::ok);

@@ -15,7 +15,10 @@ using namespace polychan::verify;
 template <std::size_t Capacity, class Orders>
 struct mpmc : rl::test_suite<mpmc<Capacity, Orders>, 4> {
     static constexpr int per_writer = 2;
+    polychan::verify::places places; // the payloads' race history (relacy_atomics.hpp)
     semaphore_channel<ordering::block, Capacity, Orders> ch;
+
+    void before() { places.use(); }
     int seen[2][per_writer] = {};
 
     void thread(unsigned index) {
