@@ -47,6 +47,7 @@ POLYCHAN_SPSC_MUTANT(bump_freed, acq_rel)
 POLYCHAN_SPSC_MUTANT(announce_sleep, release)
 POLYCHAN_SPSC_MUTANT(recheck, acquire)
 POLYCHAN_SPSC_MUTANT(find_sleeper, acquire)
+POLYCHAN_SPSC_MUTANT(count_tail, relaxed)
 POLYCHAN_SPSC_MUTANT(close, acq_rel)
 #undef POLYCHAN_SPSC_MUTANT
 
@@ -63,7 +64,7 @@ std::vector<mutant> spsc_mutants() {
         POLYCHAN_ROW(publish, relaxed),      POLYCHAN_ROW(observe, relaxed),        POLYCHAN_ROW(finish, relaxed),
         POLYCHAN_ROW(reuse, relaxed),        POLYCHAN_ROW(snapshot_freed, relaxed), POLYCHAN_ROW(bump_tail, acq_rel),
         POLYCHAN_ROW(bump_freed, acq_rel),   POLYCHAN_ROW(announce_sleep, release), POLYCHAN_ROW(recheck, acquire),
-        POLYCHAN_ROW(find_sleeper, acquire), POLYCHAN_ROW(close, acq_rel)};
+        POLYCHAN_ROW(find_sleeper, acquire), POLYCHAN_ROW(count_tail, relaxed),     POLYCHAN_ROW(close, acq_rel)};
 #undef POLYCHAN_ROW
 }
 

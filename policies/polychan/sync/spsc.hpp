@@ -29,9 +29,9 @@
 // pairs are seq_cst, so one of the two always sees the other: no lost wake-up, and a waker
 // pays for a system call only when the other side sleeps.
 //
-// Close: a bit in `tail`, set with an RMW, so a publish either lands before the close (and is
-// drained) or sees it (and returns closed): nothing is delivered after close and nothing
-// accepted is lost.
+// Close: a bit in `tail`, set with an RMW; a publish resolves its position with a CAS on
+// `tail`, so it either lands before the close (and is drained) or sees it (and returns
+// closed): nothing is delivered after close and nothing accepted is lost.
 #pragma once
 
 #include <polychan/atomics.hpp>
@@ -76,6 +76,9 @@ struct spsc_orders {
     static constexpr std::memory_order announce_sleep = std::memory_order_seq_cst;
     static constexpr std::memory_order recheck = std::memory_order_seq_cst;
     static constexpr std::memory_order find_sleeper = std::memory_order_seq_cst;
+    // ready_size() must not count a hole as an item (always_last's reader evicts while it
+    // says > 1): the holes_made a reader reads must include the holes in the tail it read.
+    static constexpr std::memory_order count_tail = std::memory_order_acquire;
     // close is the same kind of bump as a publish, ordered against sleepers the same way.
     static constexpr std::memory_order close = std::memory_order_seq_cst;
 };
@@ -217,15 +220,18 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
         ctl().claimed.store(false, std::memory_order_relaxed);
+        // Resolve the position in `tail`, unless closed: then `tail` stays as the close left
+        // it (counts must never include an item that will not be delivered) and the item is
+        // dropped, not delivered after the close (Go semantics). The writer owns `tail`, so
+        // the CAS fails only when a close lands in between.
+        u64 t = ctl().tail.load(std::memory_order_relaxed);
+        do {
+            if (t & closed_bit) {
+                w.s->item.destroy();
+                return status::closed;
+            }
+        } while (!ctl().tail.compare_exchange_weak(t, t + 2, Orders::bump_tail, std::memory_order_relaxed));
         ctl().cursor = w.position + 1;
-        u64 const before = ctl().tail.fetch_add(2, Orders::bump_tail);
-        if (before & closed_bit) {
-            // Go semantics: nothing is delivered after close; the position becomes a hole.
-            w.s->item.destroy();
-            ctl().holes_made.store(ctl().holes_made.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-            w.s->seq.store(hole(w.position), Orders::publish);
-            return status::closed;
-        }
         w.s->occupant = w.position + 1;
         w.s->seq.store(ready(w.position), Orders::publish);
         wake(ctl().reader_sleeps);
@@ -293,7 +299,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     // channel is quiescent, clamped to [0, capacity] while it is not.
     /// Items published and not yet claimed.
     std::size_t ready_size() const {
-        u64 const resolved = ctl().tail.load(std::memory_order_relaxed) >> 1;
+        u64 const resolved = ctl().tail.load(Orders::count_tail) >> 1;
         u64 const items = resolved - ctl().holes_made.load(std::memory_order_relaxed);
         u64 const taken =
             ctl().head.load(std::memory_order_relaxed) - ctl().holes_passed.load(std::memory_order_relaxed);
