@@ -37,6 +37,7 @@
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
 #include <polychan/detail/payload_cell.hpp>
+#include <polychan/storage/detail/shared_state.hpp>
 #include <polychan/sync/detail/semaphore_index_ring.hpp>
 #include <polychan/sync/detail/semaphore_permits.hpp>
 
@@ -149,17 +150,11 @@ class basic_semaphore<Atomics, Orders>::core {
     explicit core(Args&&... args) : mem_(std::forward<Args>(args)...) {
         if (capacity() >= ring::none)
             throw std::invalid_argument("polychan: semaphore capacity exceeds 2^32 - 2 slots");
-        auto const init = [&] {
+        // Shared memory that another process created is already initialised and in use.
+        storage::initialise_shared_state(mem_, [&] {
             for (std::uint32_t i = 0; i < capacity(); ++i) push_free(i);
             ctl().free.give(static_cast<std::int64_t>(capacity()));
-        };
-        if constexpr (requires { mem_.created(); }) {
-            if (!mem_.created()) return; // an existing shared segment: its state is live
-            init();
-            mem_.mark_initialised();
-        } else {
-            init();
-        }
+        });
     }
     core(const core&) = delete;
     core& operator=(const core&) = delete;
