@@ -7,12 +7,14 @@
 // Limitation: pids are per pid namespace; processes sharing a segment must share one.
 #pragma once
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -56,8 +58,22 @@ inline process_stat read_process_stat(std::uint32_t pid) noexcept {
     return st;
 }
 
-/// This process's pid. Not cached: a cached value would be wrong in a forked child.
-inline std::uint32_t this_process_id() noexcept { return static_cast<std::uint32_t>(::getpid()); }
+/// This process's pid, cached (the sync core records it at every slot claim, and getpid()
+/// is a system call). A forked child refreshes the cache through a pthread_atfork handler.
+inline std::uint32_t this_process_id() noexcept {
+    static std::atomic<std::uint32_t> cached{0};
+    std::uint32_t pid = cached.load(std::memory_order_relaxed);
+    if (pid == 0) {
+        static bool const hooked = [] {
+            ::pthread_atfork(nullptr, nullptr, [] { cached.store(0, std::memory_order_relaxed); });
+            return true;
+        }();
+        (void)hooked;
+        pid = static_cast<std::uint32_t>(::getpid());
+        cached.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
+}
 
 inline std::uint64_t this_process_start_time() noexcept { return read_process_stat(this_process_id()).start_time; }
 
