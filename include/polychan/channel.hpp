@@ -64,8 +64,10 @@ class channel {
 
     // ---- writing ---------------------------------------------------------------------
     // Every write form takes the item by forwarding reference and constructs it in its slot
-    // only once a slot is claimed: a write that ends closed, full, discarded or timeout leaves
-    // the caller's item untouched (a move-only item is not consumed).
+    // only once a slot is claimed: a write that ends full, discarded, timeout, or closed
+    // because the channel was already closed leaves the caller's item untouched (a move-only
+    // item is not consumed). One race remains: close() between claim and publish returns
+    // closed after the item was moved into its slot; the item is then destroyed, not delivered.
 
     /// Writes per the ordering: `block` waits while full. ok, closed or discarded.
     template <class U = T>
