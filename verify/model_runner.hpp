@@ -6,6 +6,7 @@
 //   model --mutants            runs every mutant (one named order weakened one step) and
 //                              prints one tab-separated row each; fails if a mutant the
 //                              model must catch survives
+//   model --mutants --required only the mutants this model must catch (make test)
 //   model --mutant NAME        one mutant, with Relacy's failing history
 //   model --list               the mutant names
 //
@@ -114,12 +115,14 @@ inline int run(const model& m, int argc, char** argv) {
 
     if (flag(argc, argv, "--mutants") || option(argc, argv, "--mutant")) {
         const char* only = option(argc, argv, "--mutant");
+        bool const required_only = flag(argc, argv, "--required");
         bool all_caught = true;
         auto const must = [&](const char* order) {
             return std::find(m.must_catch.begin(), m.must_catch.end(), order) != m.must_catch.end();
         };
         for (const mutant& x : m.mutants) {
             if (only && std::string_view{only} != x.order) continue;
+            if (required_only && !must(x.order)) continue;
             rl::test_params p;
             p.iteration_count = n;
             p.output_stream = only ? &std::cout : &quiet;

@@ -106,10 +106,17 @@ using spsc = basic_spsc<>;
 namespace spsc_detail {
 inline constexpr std::size_t cache_line = 64;
 
-inline void cpu_relax() noexcept {
+/// One step of a spin: the CPU's pause, or the backend's own (Relacy's yield, so that its
+/// schedulers see a spin as waiting for another thread rather than as a livelock).
+template <class Atomics>
+inline void relax() noexcept {
+    if constexpr (requires { Atomics::pause(); }) {
+        Atomics::pause();
+    } else {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+    }
 }
 
 /// The futex word to sleep on: a backend that models waiting (Relacy) brings its own,
@@ -377,10 +384,13 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Spins, then sleeps on `w` until `ready(order)` holds or the deadline passes.
     template <class Ready>
     bool await(wait_word& w, deadline d, Ready ready_now) {
+        // Called after a failed attempt: pause once first, as the other side may be in the
+        // middle of the step this side is about to re-check.
+        spsc_detail::relax<Atomics>();
         if (ready_now(std::memory_order_relaxed)) return true;
         if (d.is_poll()) return false;
         for (unsigned i = 0; i < SpinLimit; ++i) {
-            spsc_detail::cpu_relax();
+            spsc_detail::relax<Atomics>();
             if (ready_now(std::memory_order_relaxed)) return true;
         }
         for (;;) {
