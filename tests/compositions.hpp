@@ -17,6 +17,7 @@
 
 #include <polychan/polychan.hpp>
 #include <polychan/sync/semaphore.hpp>
+#include <polychan/sync/spsc.hpp>
 
 #include <cstddef>
 #include <string>
@@ -30,7 +31,8 @@ namespace polychan::test {
 // clang-format off
 using sync_policies = std::tuple<
     polychan::sync::mutex,
-    polychan::sync::semaphore
+    polychan::sync::semaphore,
+    polychan::sync::spsc
     // , polychan::sync::next_policy     <- one line per policy
 >;
 using orderings = std::tuple<
