@@ -35,9 +35,10 @@ struct writer_tally {
 
 } // namespace
 
-// Writers alternate between write() and write transactions; readers between read(),
-// read transactions and range-for. Every reader must see each writer's items in increasing
-// order, no item twice, and every item must be either read or counted as discarded.
+// Writers alternate between write() and write transactions; readers use read() -> optional
+// alternating with read transactions, read(T&), and range-for. Every reader must see each
+// writer's items in increasing order, no item twice, and every item must be either read or
+// counted as discarded.
 TEMPLATE_LIST_TEST_CASE("many writers and readers: per-writer FIFO, no loss, no duplication", "[concurrency]",
                         all_compositions) {
     POLYCHAN_NAME_COMPOSITION();
@@ -54,16 +55,24 @@ TEMPLATE_LIST_TEST_CASE("many writers and readers: per-writer FIFO, no loss, no 
     for (int r = 0; r < readers; ++r) {
         reader_threads.emplace_back([&ch, &mine = got[static_cast<std::size_t>(r)], r] {
             switch (r % 3) {
-            case 0:
-                while (auto v = ch.read()) mine.push_back(*v);
-                break;
-            case 1:
-                for (;;) {
-                    auto t = ch.begin_read();
-                    if (!t) break;
-                    mine.push_back(*t);
+            case 0: // alternates read() -> optional and read transactions (also with one reader)
+                for (bool transaction = false;; transaction = !transaction) {
+                    if (transaction) {
+                        auto t = ch.begin_read();
+                        if (!t) break;
+                        mine.push_back(*t);
+                    } else {
+                        auto v = ch.read();
+                        if (!v) break;
+                        mine.push_back(*v);
+                    }
                 }
                 break;
+            case 1: {
+                std::uint64_t v = 0;
+                while (ch.read(v)) mine.push_back(v);
+                break;
+            }
             default:
                 for (std::uint64_t v : ch) mine.push_back(v);
                 break;
@@ -75,7 +84,7 @@ TEMPLATE_LIST_TEST_CASE("many writers and readers: per-writer FIFO, no loss, no 
         writer_threads.emplace_back([&ch, &tally = tallies[static_cast<std::size_t>(w)], w] {
             auto const id = static_cast<std::uint32_t>(w);
             for (std::uint32_t seq = 0; seq < per_writer; ++seq) {
-                if (w % 2 == 0) {
+                if ((seq + static_cast<std::uint32_t>(w)) % 2 == 0) { // alternate write() and transactions
                     tally.count(ch.write(tag(id, seq)));
                 } else if (auto t = ch.begin_write(tag(id, seq)); t) {
                     tally.count(t.commit());
