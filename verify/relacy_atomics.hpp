@@ -176,9 +176,6 @@ struct relacy_atomics {
         void notify_all(std::source_location at = std::source_location::current()) { this->futex_wake(~0u >> 1, at); }
     };
 
-    /// A spin step: tells Relacy's schedulers this thread waits for another.
-    static void pause(std::source_location at = std::source_location::current()) { rl::yield(1, site(at)); }
-
     static void fence(std::memory_order mo, std::source_location at = std::source_location::current()) {
         if (mo == std::memory_order_relaxed) return; // a relaxed fence orders nothing (and Relacy rejects it)
         rl::atomic_thread_fence(to_relacy(mo), site(at));
