@@ -1,6 +1,7 @@
 // polychan tests — named channels between real processes (the helper is fork+exec'd):
 // every composition across processes, header checks on attach, reader-first start, writer
 // killed and resumed, crash reclaim, names and permissions, and no segment left behind.
+#include "ipc_checks.hpp"
 #include "ipc_compositions.hpp"
 #include "ipc_process.hpp"
 
@@ -23,6 +24,7 @@
 namespace ipc = polychan::ipc;
 using polychan::storage::shared_memory;
 using polychan::storage::sysv_shared_memory;
+using polychan::test::ipc::error_of;
 using polychan::test::ipc::field_ll;
 using polychan::test::ipc::helper_process;
 using polychan::test::ipc::item;
@@ -51,17 +53,6 @@ std::vector<std::string> helper_args(const std::string& cmd, const polychan::tes
     return {cmd, c.storage, c.ordering, c.sync, name, std::to_string(capacity), std::to_string(count)};
 }
 
-/// The error message of `f`, or "" if it did not throw ipc::error.
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const ipc::error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 struct other_item { // same size and alignment as item, different type
     std::uint64_t words[8];
 };
@@ -83,20 +74,7 @@ TEST_CASE("ipc: every ordering x sync policy, writer and reader in different pro
             INFO("writer: exit " << writer.exit_code() << ", reader: exit " << reader.exit_code());
             REQUIRE(writer.exit_code() == 0);
             REQUIRE(reader.exit_code() == 0);
-            CHECK(field_ll(r, "errors") == 0);
-            CHECK(field_ll(r, "torn") == 0);
-            long long const received = field_ll(r, "received");
-            long long const discarded = field_ll(r, "discarded");
-            // Every item is either delivered or counted as discarded: nothing vanishes.
-            CHECK(received + discarded == static_cast<long long>(items));
-            if (c.ordering == "block") {
-                CHECK(received == static_cast<long long>(items));
-                CHECK(discarded == 0);
-            }
-            if (c.ordering == "discard_new") CHECK(field_ll(w, "dropped") == discarded);
-            if (c.ordering == "discard_old" || c.ordering == "always_last" || c.ordering == "block") {
-                CHECK(field_ll(r, "last") == static_cast<long long>(items - 1)); // the newest is never lost
-            }
+            polychan::test::ipc::check_transfer(w, r, c.ordering, items);
             CHECK_FALSE(segment_exists(c.storage, name));
         }
     }

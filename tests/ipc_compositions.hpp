@@ -1,6 +1,7 @@
 // polychan tests — the cross-process compositions: every shared-memory storage x every
 // ordering x every sync policy that runs in shared memory, looked up by name at run time
-// (the helper process is told its composition on the command line).
+// (the helper process is told its composition on the command line). The named storages are
+// the ipc suite's; the anonymous one (memfd, passed over sockets) is the ipc_memfd suite's.
 #pragma once
 
 #include <polychan/ipc.hpp>
@@ -8,6 +9,7 @@
 #include <polychan/ordering/block.hpp>
 #include <polychan/ordering/discard_new.hpp>
 #include <polychan/ordering/discard_old.hpp>
+#include <polychan/storage/memfd.hpp>
 #include <polychan/storage/shared_memory.hpp>
 #include <polychan/storage/sysv_shared_memory.hpp>
 #include <polychan/sync/mutex.hpp>
@@ -24,6 +26,9 @@ namespace polychan::test::ipc {
 
 // clang-format off
 using storages = std::tuple<polychan::storage::shared_memory, polychan::storage::sysv_shared_memory>;
+using anonymous_storages = std::tuple<polychan::storage::memfd>;
+using all_storages = std::tuple<polychan::storage::shared_memory, polychan::storage::sysv_shared_memory,
+                                polychan::storage::memfd>;
 using orderings = std::tuple<polychan::ordering::block, polychan::ordering::discard_new,
                              polychan::ordering::discard_old, polychan::ordering::always_last>;
 using syncs = std::tuple<polychan::sync::mutex, polychan::sync::spsc, polychan::sync::semaphore>;
@@ -50,8 +55,8 @@ struct item {
 };
 
 /// Calls `f.template operator()<Storage, Ordering, Sync>()` for the composition with these
-/// names; false if there is none.
-template <class F>
+/// names, the storage one of `Storages`; false if there is none.
+template <class Storages = storages, class F>
 bool with_composition(std::string_view storage, std::string_view ordering, std::string_view sync, F&& f) {
     bool found = false;
     auto per_sync = [&]<class St, class O, class S>() {
@@ -72,7 +77,7 @@ bool with_composition(std::string_view storage, std::string_view ordering, std::
     };
     [&]<class... St>(std::tuple<St...>*) {
         (per_storage.template operator()<St>(), ...);
-    }(static_cast<storages*>(nullptr));
+    }(static_cast<Storages*>(nullptr));
     return found;
 }
 
@@ -80,7 +85,9 @@ bool with_composition(std::string_view storage, std::string_view ordering, std::
 struct composition_names {
     std::string storage, ordering, sync;
 };
-inline std::vector<composition_names> all_compositions() {
+/// The names of every composition whose storage is one of `Storages`.
+template <class Storages = storages>
+std::vector<composition_names> all_compositions() {
     std::vector<composition_names> out;
     auto per_storage = [&]<class St>() {
         [&]<class... O>(std::tuple<O...>*) {
@@ -95,7 +102,7 @@ inline std::vector<composition_names> all_compositions() {
     };
     [&]<class... St>(std::tuple<St...>*) {
         (per_storage.template operator()<St>(), ...);
-    }(static_cast<storages*>(nullptr));
+    }(static_cast<Storages*>(nullptr));
     return out;
 }
 

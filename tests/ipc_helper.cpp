@@ -11,8 +11,10 @@
 //                                                                COUNT items, dies without detaching
 //   ipc_helper hold   STORAGE ORDERING SYNC NAME CAPACITY COUNT  attaches, says "attached", sleeps
 //
-// Every end uses open_or_create, so either may start first. Output is one line of
-// key=value pairs; the exit status is 0 when the helper saw nothing wrong.
+// Every end uses open_or_create, so either may start first. For the anonymous storage
+// (STORAGE memfd) NAME says where the segment comes from instead: create@FD creates it and
+// sends it over the inherited UNIX socket FD, receive@FD receives it from there.
+// Output is one line of key=value pairs; the exit status is 0 when the helper saw nothing wrong.
 #include "ipc_compositions.hpp"
 
 #include <chrono>
@@ -38,9 +40,29 @@ struct args {
 template <class St, class O, class S>
 using channel_t = polychan::ipc::channel<item, O, S, St>;
 
+/// This process's attachment: a named channel opened or created (`fresh`: created), or an
+/// anonymous one created and sent, or received, over the socket NAME names.
+template <class St, class O, class S>
+channel_t<St, O, S> attach(const args& a, bool fresh) {
+    if constexpr (polychan::ipc::anonymous_storage<St>) {
+        auto const at = a.name.find('@');
+        int const socket = at == std::string::npos ? -1 : std::atoi(a.name.c_str() + at + 1);
+        if (a.name.starts_with("create@")) {
+            auto ch = polychan::ipc::create_anonymous<item, O, S>("helper", a.capacity);
+            ch.send_to(socket);
+            return ch;
+        }
+        return polychan::ipc::receive<item, O, S>(socket, a.capacity);
+    } else if (fresh) {
+        return polychan::ipc::create<item, O, S, St>(a.name, a.capacity);
+    } else {
+        return polychan::ipc::open_or_create<item, O, S, St>(a.name, a.capacity);
+    }
+}
+
 template <class St, class O, class S>
 int write(const args& a, bool resume, bool close) {
-    auto ch = polychan::ipc::open_or_create<item, O, S, St>(a.name, a.capacity);
+    auto ch = attach<St, O, S>(a, false);
     auto w = ch.writer();
     std::uint64_t first = 0;
     if (resume) {
@@ -76,7 +98,7 @@ int write(const args& a, bool resume, bool close) {
 
 template <class St, class O, class S>
 int read(const args& a) {
-    auto ch = polychan::ipc::open_or_create<item, O, S, St>(a.name, a.capacity);
+    auto ch = attach<St, O, S>(a, false);
     auto r = ch.reader();
     // block delivers every item in order; the other orderings may drop items but never
     // reorder, duplicate or tear one.
@@ -121,7 +143,7 @@ int read(const args& a) {
 /// A crashed pair in one process: both ends attached, items in flight, no detach.
 template <class St, class O, class S>
 int crash(const args& a) {
-    auto ch = polychan::ipc::create<item, O, S, St>(a.name, a.capacity);
+    auto ch = attach<St, O, S>(a, true);
     auto w = ch.writer();
     auto r = ch.reader();
     for (std::uint64_t i = 0; i < a.count; ++i) w.try_write(item::make(i));
@@ -133,7 +155,7 @@ int crash(const args& a) {
 
 template <class St, class O, class S>
 int hold(const args& a) {
-    auto ch = polychan::ipc::open_or_create<item, O, S, St>(a.name, a.capacity);
+    auto ch = attach<St, O, S>(a, false);
     std::printf("attached=1 created=%d\n", ch.created() ? 1 : 0);
     std::fflush(stdout);
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -157,8 +179,8 @@ int main(int argc, char** argv) {
            std::strtoull(argv[7], nullptr, 10)};
     int rc = 2;
     try {
-        bool const known =
-            polychan::test::ipc::with_composition(a.storage, a.ordering, a.sync, [&]<class St, class O, class S>() {
+        bool const known = polychan::test::ipc::with_composition<polychan::test::ipc::all_storages>(
+            a.storage, a.ordering, a.sync, [&]<class St, class O, class S>() {
                 if (a.command == "write")
                     rc = write<St, O, S>(a, false, true);
                 else if (a.command == "resume")

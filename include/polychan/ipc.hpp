@@ -13,18 +13,29 @@
 // header field against this process's channel type and throws ipc::error naming the field
 // and both values. The last process to detach cleanly removes the segment; a segment whose
 // recorded processes are all dead is reclaimed by the next create / open_or_create.
+//
+// Anonymous channels (Linux, storage `memfd`) have no name at all: the creator hands the
+// segment to its peers as a file descriptor over a UNIX domain socket, and the kernel frees
+// it when the last process lets go, crash or not.
+//
+//     auto ch = polychan::ipc::create_anonymous<sample>(64);  auto ch = polychan::ipc::receive<sample>(sock);
+//     ch.send_to(sock);                                       // the same checks as open
 // See docs/ipc.md.
 #pragma once
 
 #include <polychan/channel.hpp>
 #include <polychan/ipc/error.hpp>
+#include <polychan/ipc/fd_passing.hpp>
 #include <polychan/ipc/options.hpp>
+#include <polychan/storage/memfd.hpp>
 #include <polychan/storage/shared_memory.hpp>
 
 #include <cxxabi.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,12 +43,21 @@
 #include <typeinfo>
 #include <utility>
 
+#include <fcntl.h>
+
 namespace polychan::ipc {
 
 /// Items that can cross a process boundary: their bytes are their value (no pointers into
 /// one process's heap are copied by a copy constructor, no destructor must run).
 template <class T>
 concept shareable_item = std::is_object_v<T> && std::is_trivially_copyable_v<T>;
+
+/// Storages whose segments have no name (storage::memfd): created with create_anonymous,
+/// attached with adopt / receive, never with create / open / open_or_create / remove.
+template <class S>
+concept anonymous_storage = requires {
+    requires S::anonymous;
+};
 
 namespace detail {
 
@@ -86,7 +106,10 @@ class channel {
     using request = storage::detail::segment::request;
 
     /// Attaches (creating the segment if the request says so); made by create/open/open_or_create.
-    explicit channel(request req) : state_{std::make_shared<state>(std::move(req))} {}
+    explicit channel(request req) : channel{std::move(req), Storage::make_backend()} {}
+    /// The same through a given backend (adopt: one holding a descriptor received from a peer).
+    channel(request req, std::unique_ptr<storage::detail::segment_backend> backend)
+        : state_{std::make_shared<state>(std::move(req), std::move(backend))} {}
 
     /// The writing end of this process: the channel's write API.
     class writer_end;
@@ -107,9 +130,17 @@ class channel {
     /// The composed channel itself: every operation of polychan::channel, no role checks.
     local_channel& local() noexcept { return state_->ch; }
 
+    /// (anonymous storages) The segment's descriptor, owned by this attachment: pass it to
+    /// send_fd, or dup it to keep it beyond the attachment.
+    int fd() const noexcept requires anonymous_storage<Storage> { return Storage::fd_of(*state_->backend); }
+    /// (anonymous storages) Sends the segment to the process at the other end of the connected
+    /// UNIX domain socket `socket`, which attaches with ipc::receive.
+    void send_to(int socket) const requires anonymous_storage<Storage> { send_fd(socket, fd()); }
+
   private:
     struct state {
-        explicit state(request req) : seg{Storage::make_backend(), std::move(req)}, ch{seg} {
+        state(request req, std::unique_ptr<storage::detail::segment_backend> b)
+            : backend{b.get()}, seg{std::move(b), std::move(req)}, ch{seg} {
             // The channel is constructed, so its shared state is complete: open it to others
             // (sync cores that follow storage::initialise_shared_state have done so already).
             if (seg.created()) seg.mark_initialised();
@@ -118,7 +149,8 @@ class channel {
         void recover() {
             if constexpr (requires { ch.core().recover_abandoned(); }) ch.core().recover_abandoned();
         }
-        typename Storage::segment seg; // declared first: detaches after the channel is gone
+        storage::detail::segment_backend* backend; // owned by seg
+        typename Storage::segment seg;             // before ch: detaches after the channel is gone
         local_channel ch;
     };
 
@@ -266,8 +298,8 @@ class channel<T, Ordering, Sync, Storage>::reader_end {
 
 namespace detail {
 template <class T, class Ordering, class Sync, class Storage>
-channel<T, Ordering, Sync, Storage> attach(std::string_view name, storage::detail::segment::mode how,
-                                           std::size_t capacity, bool capacity_given, const options& opt) {
+storage::detail::segment::request make_request(std::string_view name, storage::detail::segment::mode how,
+                                               std::size_t capacity, bool capacity_given, const options& opt) {
     storage::detail::segment::request req;
     req.name = std::string{name};
     req.how = how;
@@ -275,8 +307,40 @@ channel<T, Ordering, Sync, Storage> attach(std::string_view name, storage::detai
     req.capacity_given = capacity_given;
     req.options = opt;
     req.identity = identity<T, Ordering, Sync, Storage>(opt);
-    return channel<T, Ordering, Sync, Storage>{std::move(req)};
+    return req;
 }
+
+template <class T, class Ordering, class Sync, class Storage>
+channel<T, Ordering, Sync, Storage> attach(std::string_view name, storage::detail::segment::mode how,
+                                           std::size_t capacity, bool capacity_given, const options& opt) {
+    static_assert(!anonymous_storage<Storage>, "polychan::ipc: an anonymous storage (memfd) has no name: create "
+                                               "it with ipc::create_anonymous, attach with ipc::adopt or ipc::receive");
+    return channel<T, Ordering, Sync, Storage>{
+        make_request<T, Ordering, Sync, Storage>(name, how, capacity, capacity_given, opt)};
+}
+
+/// Attaches to the memfd segment `fd` (owned from here on; `what` names it in messages):
+/// the checks of open.
+template <class T, class Ordering, class Sync>
+channel<T, Ordering, Sync, storage::memfd> adopt(unique_fd fd, const std::string& what, std::size_t capacity,
+                                                 bool capacity_given, const options& opt) {
+    std::string const label = storage::detail::memfd_backend::inspect(fd.get(), what);
+    return {make_request<T, Ordering, Sync, storage::memfd>(label, storage::detail::segment::mode::open, capacity,
+                                                            capacity_given, opt),
+            storage::memfd::adopt_backend(std::move(fd))};
+}
+
+/// This process's own descriptor for `fd`: an adopted channel never closes the caller's.
+inline unique_fd duplicate(int fd) {
+    int const copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) {
+        throw error("polychan: cannot adopt fd " + std::to_string(fd) + ": " +
+                    (errno == EBADF ? std::string{"it is not an open file descriptor"} : std::strerror(errno)));
+    }
+    return unique_fd{copy};
+}
+
+inline std::string received_over(int socket) { return "the descriptor received over socket " + std::to_string(socket); }
 } // namespace detail
 
 /// Creates channel `name` with room for `capacity` items. Fails if a live channel of that
@@ -316,12 +380,63 @@ channel<T, Ordering, Sync, Storage> open_or_create(std::string_view name, std::s
 /// processes attached keep their mapping; new ones will not find it. False if none existed.
 template <storage_policy Storage = storage::shared_memory>
 bool remove(std::string_view name) {
+    static_assert(!anonymous_storage<Storage>, "polychan::ipc: an anonymous storage (memfd) has no name to remove");
     storage::detail::validate_channel_name(name);
     auto backend = Storage::make_backend();
     if (!backend->open(std::string{name})) return false;
     backend->unlink();
     backend->close();
     return true;
+}
+
+// ---- anonymous channels (Linux memfd): no name, passed as a descriptor ----------------------
+
+/// A channel in an anonymous memfd segment.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+using anonymous_channel = channel<T, Ordering, Sync, storage::memfd>;
+
+/// Creates an anonymous channel with room for `capacity` items, labelled `label` in messages
+/// and in /proc/<pid>/fd ("memfd:polychan.<label>"; the rules of a channel name). Nobody
+/// else can reach it until this process sends it: `ch.send_to(socket)`.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> create_anonymous(std::string_view label, std::size_t capacity,
+                                                      const options& opt = {}) {
+    return anonymous_channel<T, Ordering, Sync>{detail::make_request<T, Ordering, Sync, storage::memfd>(
+        label, storage::detail::segment::mode::create, capacity, true, opt)};
+}
+
+/// The same, labelled "anonymous".
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> create_anonymous(std::size_t capacity, const options& opt = {}) {
+    return create_anonymous<T, Ordering, Sync>("anonymous", capacity, opt);
+}
+
+/// Attaches to the anonymous channel whose segment is descriptor `fd` (received from a
+/// peer; this process's own copy is kept, `fd` stays the caller's). Runs every check of
+/// open: a descriptor that is not a sealed memfd at least a header long, or whose header
+/// differs from this channel type, throws ipc::error naming what is wrong.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> adopt(int fd, const options& opt = {}) {
+    return detail::adopt<T, Ordering, Sync>(detail::duplicate(fd), "fd " + std::to_string(fd), 0, false, opt);
+}
+
+/// The same, and also checks that its capacity is `capacity`.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> adopt(int fd, std::size_t capacity, const options& opt = {}) {
+    return detail::adopt<T, Ordering, Sync>(detail::duplicate(fd), "fd " + std::to_string(fd), capacity, true, opt);
+}
+
+/// Receives an anonymous channel sent with `send_to` over the connected UNIX domain socket
+/// `socket` (waits for it) and attaches to it as adopt does.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> receive(int socket, const options& opt = {}) {
+    return detail::adopt<T, Ordering, Sync>(receive_fd(socket), detail::received_over(socket), 0, false, opt);
+}
+
+/// The same, and also checks that its capacity is `capacity`.
+template <shareable_item T, ordering_policy Ordering = ordering::block, sync_policy Sync = sync::mutex>
+anonymous_channel<T, Ordering, Sync> receive(int socket, std::size_t capacity, const options& opt = {}) {
+    return detail::adopt<T, Ordering, Sync>(receive_fd(socket), detail::received_over(socket), capacity, true, opt);
 }
 
 } // namespace polychan::ipc
