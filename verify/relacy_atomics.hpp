@@ -180,6 +180,16 @@ struct relacy_atomics {
         if (mo == std::memory_order_relaxed) return; // a relaxed fence orders nothing (and Relacy rejects it)
         rl::atomic_thread_fence(to_relacy(mo), site(at));
     }
+    /// The asymmetric pair (polychan/detail/membarrier.hpp) orders as two seq_cst fences do
+    /// (membarrier(2)); Relacy checks the algorithm under exactly that.
+    template <class Scope>
+    static void light_fence(std::memory_order mo, Scope, std::source_location at = std::source_location::current()) {
+        fence(mo, at);
+    }
+    template <class Scope>
+    static void heavy_fence(std::memory_order mo, Scope, std::source_location at = std::source_location::current()) {
+        fence(mo, at);
+    }
 };
 
 /// A plain (non-atomic) variable Relacy checks for data races: every access is an rl::var

@@ -41,14 +41,12 @@ POLYCHAN_SPSC_MUTANT(publish, relaxed)
 POLYCHAN_SPSC_MUTANT(observe, relaxed)
 POLYCHAN_SPSC_MUTANT(finish, relaxed)
 POLYCHAN_SPSC_MUTANT(reuse, relaxed)
-POLYCHAN_SPSC_MUTANT(snapshot_freed, relaxed)
-POLYCHAN_SPSC_MUTANT(bump_tail, acq_rel)
-POLYCHAN_SPSC_MUTANT(bump_freed, acq_rel)
-POLYCHAN_SPSC_MUTANT(announce_sleep, release)
-POLYCHAN_SPSC_MUTANT(recheck, acquire)
-POLYCHAN_SPSC_MUTANT(find_sleeper, acquire)
-POLYCHAN_SPSC_MUTANT(count_tail, relaxed)
-POLYCHAN_SPSC_MUTANT(close, acq_rel)
+POLYCHAN_SPSC_MUTANT(publish_fence, acq_rel)
+POLYCHAN_SPSC_MUTANT(release_fence, acq_rel)
+POLYCHAN_SPSC_MUTANT(close_fence, acq_rel)
+POLYCHAN_SPSC_MUTANT(sleep_fence, acq_rel)
+POLYCHAN_SPSC_MUTANT(drain_fence, acq_rel)
+POLYCHAN_SPSC_MUTANT(close, relaxed)
 #undef POLYCHAN_SPSC_MUTANT
 
 /// Every mutant of spsc_orders run against the model tests. Orders that are relaxed in
@@ -60,11 +58,11 @@ std::vector<mutant> spsc_mutants() {
     mutant {                                                                                                           \
 #order, spsc_orders::order, order##_to_##weaker::order, simulate_capacities < order##_to_##weaker, Tests...>   \
     }
-    return {
-        POLYCHAN_ROW(publish, relaxed),      POLYCHAN_ROW(observe, relaxed),        POLYCHAN_ROW(finish, relaxed),
-        POLYCHAN_ROW(reuse, relaxed),        POLYCHAN_ROW(snapshot_freed, relaxed), POLYCHAN_ROW(bump_tail, acq_rel),
-        POLYCHAN_ROW(bump_freed, acq_rel),   POLYCHAN_ROW(announce_sleep, release), POLYCHAN_ROW(recheck, acquire),
-        POLYCHAN_ROW(find_sleeper, acquire), POLYCHAN_ROW(count_tail, relaxed),     POLYCHAN_ROW(close, acq_rel)};
+    return {POLYCHAN_ROW(publish, relaxed),       POLYCHAN_ROW(observe, relaxed),
+            POLYCHAN_ROW(finish, relaxed),        POLYCHAN_ROW(reuse, relaxed),
+            POLYCHAN_ROW(publish_fence, acq_rel), POLYCHAN_ROW(release_fence, acq_rel),
+            POLYCHAN_ROW(close_fence, acq_rel),   POLYCHAN_ROW(sleep_fence, acq_rel),
+            POLYCHAN_ROW(drain_fence, acq_rel),   POLYCHAN_ROW(close, relaxed)};
 #undef POLYCHAN_ROW
 }
 

@@ -81,5 +81,5 @@ struct forever_wakeup : rl::test_suite<forever_wakeup<Capacity, Orders>, 2> {
 int main(int argc, char** argv) {
     return run_spsc_model<block_wakeup, forever_wakeup>(
         "spsc wake-up and close", argc, argv,
-        {"snapshot_freed", "bump_tail", "bump_freed", "announce_sleep", "recheck", "find_sleeper", "close"});
+        {"publish_fence", "release_fence", "close_fence", "sleep_fence", "drain_fence"});
 }

@@ -6,6 +6,8 @@
 // and records each access's call site for Relacy's reports.
 #pragma once
 
+#include <polychan/detail/membarrier.hpp>
+
 #include <atomic>
 
 namespace polychan {
@@ -17,7 +19,26 @@ struct std_atomics {
     using atomic = std::atomic<T>;
 
     /// A stand-alone memory fence.
-    static void fence(std::memory_order order) noexcept { std::atomic_thread_fence(order); }
+    static void fence(std::memory_order order) noexcept { detail::thread_fence(order); }
+
+    /// The frequent half of an asymmetric pair (detail/membarrier.hpp): at seq_cst, a
+    /// compiler barrier that orders like a seq_cst fence against heavy_fence; weaker orders
+    /// (only ever a mutant in verify/) are plain fences.
+    static void light_fence(std::memory_order order, detail::fence_scope scope) noexcept {
+        if (order == std::memory_order_seq_cst) {
+            detail::light_fence(scope);
+        } else {
+            detail::thread_fence(order);
+        }
+    }
+    /// The rare half: a fence every thread in `scope` takes part in.
+    static void heavy_fence(std::memory_order order, detail::fence_scope scope) noexcept {
+        if (order == std::memory_order_seq_cst) {
+            detail::heavy_fence(scope);
+        } else {
+            detail::thread_fence(order);
+        }
+    }
 };
 
 } // namespace polychan

@@ -23,4 +23,12 @@ enum class wake_on : unsigned char {
     free_or_ready_slot ///< a slot was released or an item became evictable (discard_old)
 };
 
+/// Who evicts the oldest item: the writer making room (discard_old) or the reader skipping
+/// to the newest (always_last). A single-writer single-reader core arbitrates differently
+/// for each; the others may ignore it.
+enum class evictor : unsigned char {
+    writer, ///< a writer that found the channel full
+    reader  ///< a reader that wants a newer item
+};
+
 } // namespace polychan

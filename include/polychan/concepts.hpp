@@ -42,7 +42,7 @@ concept storage_policy = requires {
 /// the caller then tries again, so spurious wake-ups are harmless.
 template <class C>
 concept sync_core = requires(C& c, const C& cc, typename C::write_ticket w, typename C::read_ticket r, deadline d,
-                             wake_on why) {
+                             wake_on why, evictor by) {
     typename C::value_type;
     { c.try_claim_write() } -> std::same_as<claim<typename C::write_ticket>>;
     { c.wait_writable(d, why) } -> std::same_as<bool>;
@@ -51,7 +51,7 @@ concept sync_core = requires(C& c, const C& cc, typename C::write_ticket w, type
     { c.try_claim_read() } -> std::same_as<claim<typename C::read_ticket>>;
     { c.wait_readable(d) } -> std::same_as<bool>;
     { c.release(r) } -> std::same_as<void>;
-    { c.try_evict_oldest() } -> std::same_as<bool>;
+    { c.try_evict_oldest(by) } -> std::same_as<bool>;
     { c.count_discarded() } -> std::same_as<void>;
     { c.payload(w) } -> std::same_as<detail::payload_cell<typename C::value_type>&>;
     { c.payload(r) } -> std::same_as<detail::payload_cell<typename C::value_type>&>;
@@ -76,7 +76,7 @@ struct archetype_core {
     claim<read_ticket> try_claim_read();
     bool wait_readable(deadline);
     void release(read_ticket);
-    bool try_evict_oldest();
+    bool try_evict_oldest(evictor);
     void count_discarded();
     payload_cell<int>& payload(write_ticket);
     payload_cell<int>& payload(read_ticket);

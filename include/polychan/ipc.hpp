@@ -149,6 +149,15 @@ class channel {
         void recover() {
             if constexpr (requires { ch.core().recover_abandoned(); }) ch.core().recover_abandoned();
         }
+        /// This process now holds a role a dead process held: the core undoes what that side
+        /// left half done (spsc: an open write claim, slots held by read transactions).
+        void took_over(storage::detail::segment_header::role r) {
+            if constexpr (requires { ch.core().take_over_side(true); }) {
+                ch.core().take_over_side(r == storage::detail::segment_header::writer_role);
+            } else {
+                recover();
+            }
+        }
         storage::detail::segment_backend* backend; // owned by seg
         typename Storage::segment seg;             // before ch: detaches after the channel is gone
         local_channel ch;
@@ -159,7 +168,7 @@ class channel {
       public:
         role_hold(std::shared_ptr<state> s, storage::detail::segment_header::role r, bool exclusive)
             : s_{std::move(s)}, role_{r}, held_{exclusive} {
-            if (held_ && s_->seg.acquire_role(role_)) s_->recover(); // took over from a dead process
+            if (held_ && s_->seg.acquire_role(role_)) s_->took_over(role_); // from a dead process
         }
         role_hold(role_hold&& o) noexcept : s_{std::move(o.s_)}, role_{o.role_}, held_{std::exchange(o.held_, false)} {}
         role_hold& operator=(role_hold&&) = delete;

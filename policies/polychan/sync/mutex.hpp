@@ -224,7 +224,7 @@ class mutex::core {
     void release(read_ticket r) { give_back(r.index); }
 
     /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
-    bool try_evict_oldest() {
+    bool try_evict_oldest(evictor) {
         lock_type lock = locked();
         if (ctl().ready_head == nil) return false;
         std::uint32_t const i = pop_ready();

@@ -226,7 +226,7 @@ class basic_semaphore<Atomics, Orders>::core {
     void release(read_ticket r) { recycle(r.index); }
 
     /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
-    bool try_evict_oldest() {
+    bool try_evict_oldest(evictor) {
         auto const c = try_claim_read(); // exactly as a reader: a held slot is not in the ring
         if (!c.ok()) return false;
         c.ticket.s->item.destroy();

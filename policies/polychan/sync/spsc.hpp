@@ -2,49 +2,46 @@
 // ordering. Written against an atomics backend (std_atomics; verify/ swaps in Relacy) with
 // every memory order named in `spsc_orders`.
 //
-// Items travel through a ring of slots indexed by an ever-growing 64-bit position p
-// (slot = p % capacity). Each slot is one cache line, so a hand-off moves one line:
+// A ring of packed slots indexed by ever-growing 64-bit positions (slot = p % capacity), with
+// the writer's and the reader's indices on separate cache lines and each side keeping a
+// private copy of the other's index (rigtorp/SPSCQueue): a hand-off costs no locked
+// instruction and no fence on the writer, and the writer reads the reader's line only when
+// its copy says full, the reader the writer's only when its copy says empty.
 //
-//   slot { seq      writer -> takers   ready(p) = 2p+2 | hole(p) = 2p+3 | 0 never written
-//          freed    takers -> writer   p+1 of the last item taken out of it and finished with
-//          occupant writer only        p+1 of the last item written into it
-//          item }
+//          frontier             head                 tail
+//             v                   v                    v
+//   ... free | held | gone | held | ready | ready | ready | free ...      positions ->
+//             \____ taken by the reader ___/\__ published __/
 //
-//            head (taker side: CAS)                 cursor (writer side)
-//              v                                      v
-//   ... | gone | ready | ready | hole | ready | free | free | held | ...    positions ->
+//   tail       writer: items [0, tail) were published; the reader reads it (observe)
+//   head       (position << 1) | drained. The reader takes `head` with a CAS; the writer
+//              CASes it too, but only when full (discard_old evicts the oldest item) and
+//              after close (a publish that raced with close either gets read or is
+//              retracted, never lost): whoever moves head owns the item.
+//   frontier   reader: the slots of positions < frontier are the writer's again. Read
+//              transactions may be held and released in any order, so it moves when the
+//              reader holds none, to just past its last take (positions skipped by head were
+//              evicted by the writer, which reuses those slots at once).
 //
-//   write p    slot(p) is free when freed == occupant; write the item, tail += 1, seq = ready(p)
-//   take p     seq(p) == ready(p), then CAS head p -> p+1: the winner owns the item. The reader
-//              takes to read; an evicting caller (discard_old's writer, always_last's reader)
-//              takes to destroy. Neither needs to know who the other is.
-//   finish p   freed = p+1 (the slot is the writer's again), freed_count += 1
-//   holes      a slot still held by a read transaction is skipped: its position becomes a
-//              hole (seq = hole(p)) that takers step over, so a held slot is never overwritten
-//              and the writer uses the other slots meanwhile. FIFO holds among the items.
-//
-// Blocking: spin briefly, then sleep on a futex word (Storage::wait_word). The sleeper
-// announces itself, then re-checks the counter the other side bumps (tail for the reader,
-// freed_count for the writer); the waker bumps the counter, then looks for a sleeper. Both
-// pairs are seq_cst, so one of the two always sees the other: no lost wake-up, and a waker
-// pays for a system call only when the other side sleeps.
-//
-// Close: a bit in `tail`, set with an RMW; a publish resolves its position with a CAS on
-// `tail`, so it either lands before the close (and is drained) or sees it (and returns
-// closed): nothing is delivered after close and nothing accepted is lost.
+// Blocking: spin briefly, then sleep on a futex word (Storage::wait_word). The StoreLoad
+// pairs this needs (the publisher stores tail then looks for a sleeper; the sleeper
+// announces itself then re-checks tail) use an asymmetric fence (detail/membarrier.hpp):
+// a compiler barrier on the per-item side, membarrier() on the side about to sleep. The
+// same pair orders a publish against close(): a publish that did not see `closed` is seen
+// by the reader's drain check, one that did settles at `head` (settle_after_close).
 #pragma once
 
 #include <polychan/atomics.hpp>
 #include <polychan/claim.hpp>
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/membarrier.hpp>
 #include <polychan/detail/payload_cell.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
@@ -55,36 +52,34 @@ namespace polychan::sync {
 /// The memory orders of the spsc ring and its wake-ups, each named by what it is for.
 /// verify/ weakens each one in turn and shows that Relacy then finds a failure.
 struct spsc_orders {
-    // A taker that sees seq == ready(p) must also see the item written before it.
+    // A reader that sees tail > p must also see item p, written before it.
     static constexpr std::memory_order publish = std::memory_order_release;
     static constexpr std::memory_order observe = std::memory_order_acquire;
-    // The taker's last use of an item must happen before the writer overwrites the slot.
+    // The reader's last use of a slot must happen before the writer overwrites it.
     static constexpr std::memory_order finish = std::memory_order_release;
     static constexpr std::memory_order reuse = std::memory_order_acquire;
-    // A take only arbitrates who owns the item (seq carries the data): atomicity suffices.
+    // A CAS on head only decides who owns position p (tail and frontier carry the data).
     static constexpr std::memory_order take = std::memory_order_relaxed;
-    // The writer only asks whether a slot's item was taken, to skip it; a stale answer
-    // just says "full" one more time.
-    static constexpr std::memory_order peek_head = std::memory_order_relaxed;
-    // The writer's full -> wait decision snapshots freed_count; the frees it counts must
-    // be visible to the writer's re-check of the slots.
-    static constexpr std::memory_order snapshot_freed = std::memory_order_acquire;
-    // Dekker pairs of the wake-up: bump the counter / announce the sleeper, then read the
-    // other; seq_cst so that at least one side sees the other.
-    static constexpr std::memory_order bump_tail = std::memory_order_seq_cst;
-    static constexpr std::memory_order bump_freed = std::memory_order_seq_cst;
-    static constexpr std::memory_order announce_sleep = std::memory_order_seq_cst;
-    static constexpr std::memory_order recheck = std::memory_order_seq_cst;
-    static constexpr std::memory_order find_sleeper = std::memory_order_seq_cst;
-    // ready_size() must not count a hole as an item (always_last's reader evicts while it
-    // says > 1): the holes_made a reader reads must include the holes in the tail it read.
-    static constexpr std::memory_order count_tail = std::memory_order_acquire;
-    // close is the same kind of bump as a publish, ordered against sleepers the same way.
-    static constexpr std::memory_order close = std::memory_order_seq_cst;
+    // StoreLoad pairs, each with a light side that runs per item and a heavy side that
+    // runs rarely (detail/membarrier.hpp); at least one of the two always sees the other:
+    //   publish_fence  writer: tail stored       -> light -> a sleeping reader? closed?
+    //   release_fence  reader: frontier stored   -> light -> a sleeping writer?
+    //   close_fence    close: closed stored      -> light -> sleepers?
+    //   sleep_fence    a sleeper: announced      -> heavy -> re-check what it waits for
+    //   drain_fence    reader, closed and empty  -> heavy -> re-read tail before "drained"
+    static constexpr std::memory_order publish_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order release_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order close_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order sleep_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order drain_fence = std::memory_order_seq_cst;
+    // The drain check's heavy fence must happen after close's store: a store read before a
+    // fence synchronizes with it only if it is a release (no model catches this one; see
+    // docs/verification.md).
+    static constexpr std::memory_order close = std::memory_order_release;
 };
 
 /// `spsc` with a chosen atomics backend, memory orders and spin count before sleeping.
-template <class Atomics = std_atomics, class Orders = spsc_orders, unsigned SpinLimit = 256>
+template <class Atomics = std_atomics, class Orders = spsc_orders, unsigned SpinLimit = 4096>
 struct basic_spsc {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "spsc";
@@ -141,29 +136,33 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     using atomic = typename Atomics::template atomic<X>;
     using u64 = std::uint64_t;
     using wait_word = typename spsc_detail::wait_word_of<Atomics, Storage>::type;
+    static constexpr auto scope =
+        Storage::process_shared ? polychan::detail::fence_scope::system : polychan::detail::fence_scope::process;
 
-    static constexpr u64 ready(u64 p) noexcept { return 2 * p + 2; }
-    static constexpr u64 hole(u64 p) noexcept { return 2 * p + 3; }
-    static constexpr u64 closed_bit = 1; // in `tail`, whose position is tail >> 1
+    static constexpr u64 drained_bit = 1; // in `head`, whose position is head >> 1
+    static constexpr u64 no_position = ~u64{0};
 
-    struct alignas(spsc_detail::cache_line) slot {
-        atomic<u64> seq{0};
-        atomic<u64> freed{0};
-        u64 occupant = 0;
+    struct slot {
         polychan::detail::payload_cell<T> item;
     };
     struct control {
-        // Taker side: the reader's line (an evicting writer visits it only when full).
+        // The writer's line: `tail` is what the reader polls; the rest only the writer touches.
+        alignas(spsc_detail::cache_line) atomic<u64> tail{0};
+        atomic<u64> evicted{0};        // items the writer evicted (discard_old), for free_size
+        atomic<bool> claimed{false};   // a write transaction is open (one at a time)
+        u64 cached_frontier = 0;       // writer's copy of `frontier`
+        u64 evicted_for = no_position; // the position whose slot the writer just emptied itself
+        // The reader's line: the writer touches `head` only to evict (discard_old) or after close.
         alignas(spsc_detail::cache_line) atomic<u64> head{0};
-        atomic<u64> freed_count{0};  // items finished with: the writer waits for it to move
-        atomic<u64> holes_passed{0}; // holes `head` stepped over (for ready_size)
-        // Writer side.
-        alignas(spsc_detail::cache_line) atomic<u64> tail{0}; // (positions resolved << 1) | closed
-        atomic<u64> holes_made{0};                            // positions resolved without an item
-        u64 cursor = 0;                                       // writer only: the next position to write
-        u64 full_at_freed = 0; // writer only: freed_count when a write last found no room
-        atomic<bool> claimed{false};
-        // Sleepers: written only around a sleep, read by every publish and release.
+        atomic<u64> released{0}; // items the reader finished with, for free_size
+        u64 cached_tail = 0;     // reader's copy of `tail`
+        u64 took_until = 0;      // just past the reader's last take
+        u64 held = 0;            // read transactions open
+        // What a writer that found the ring full polls: its own line, so that polling does
+        // not take the reader's line away from the reader's next take.
+        alignas(spsc_detail::cache_line) atomic<u64> frontier{0};
+        // Written once (close) or around a sleep, read by every operation.
+        alignas(spsc_detail::cache_line) atomic<bool> closed{false};
         alignas(spsc_detail::cache_line) wait_word reader_sleeps{0};
         alignas(spsc_detail::cache_line) wait_word writer_sleeps{0};
         alignas(spsc_detail::cache_line) atomic<u64> discarded{0};
@@ -194,92 +193,137 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // Items still queued belong to the channel; held transactions are gone by now. In
         // shared memory they belong to the segment: another process may still read them.
         if constexpr (!Storage::process_shared) {
-            while (auto p = take_oldest()) slot_at(*p).item.destroy();
+            u64 const end = ctl().tail.load(std::memory_order_acquire);
+            for (u64 p = ctl().head.load(std::memory_order_acquire) >> 1; p < end; ++p) slot_at(p).item.destroy();
         }
     }
 
     // ---- writer ----------------------------------------------------------------------
     /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
-        if (ctl().claimed.load(std::memory_order_relaxed))
+        control& c = ctl();
+        if (c.claimed.load(std::memory_order_relaxed))
             throw std::logic_error("polychan: spsc allows one write transaction at a time");
-        if (ctl().tail.load(std::memory_order_relaxed) & closed_bit) return {status::closed};
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            if (auto c = claim_free_slot()) return *c;
-            // Full. Snapshot the frees before looking once more, so that a free landing in
-            // between is either seen now or moves freed_count past the snapshot (and then
-            // wait_writable returns at once).
-            if (attempt == 0) ctl().full_at_freed = ctl().freed_count.load(Orders::snapshot_freed);
+        if (c.closed.load(std::memory_order_relaxed)) return {status::closed};
+        u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
+        if (p - c.cached_frontier >= capacity() && c.evicted_for != p) {
+            c.cached_frontier = c.frontier.load(Orders::reuse);
+            if (p - c.cached_frontier >= capacity()) return {status::full};
         }
-        return {status::full};
+        c.claimed.store(true, std::memory_order_relaxed);
+        return {status::ok, {&slot_at(p), p}};
     }
 
     /// Waits until the reader frees a slot, closed, or `d`; false on timeout.
     bool wait_writable(deadline d, wake_on) {
-        // Only the reader frees slots, and only the writer makes items: whatever the writer
-        // waits for (a free slot, or an item it could evict), a free is what ends the wait.
-        u64 const seen = ctl().full_at_freed;
-        return await(ctl().writer_sleeps, d, [&](std::memory_order mo) {
-            return ctl().freed_count.load(mo) != seen || (ctl().tail.load(mo) & closed_bit);
-        });
+        // Whatever the writer waits for (a free slot, or for discard_old an item it can
+        // evict: the oldest slot is in the reader's hands), the reader moving the frontier
+        // is what ends the wait.
+        u64 const seen = ctl().cached_frontier;
+        return await(ctl().writer_sleeps, d,
+                     [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); });
     }
 
-    /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
+    /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
     status publish(write_ticket w) {
-        ctl().claimed.store(false, std::memory_order_relaxed);
-        // Resolve the position in `tail`, unless closed: then `tail` stays as the close left
-        // it (counts must never include an item that will not be delivered) and the item is
-        // dropped, not delivered after the close (Go semantics). The writer owns `tail`, so
-        // the CAS fails only when a close lands in between.
-        u64 t = ctl().tail.load(std::memory_order_relaxed);
-        do {
-            if (t & closed_bit) {
-                w.s->item.destroy();
-                return status::closed;
-            }
-        } while (!ctl().tail.compare_exchange_weak(t, t + 2, Orders::bump_tail, std::memory_order_relaxed));
-        ctl().cursor = w.position + 1;
-        w.s->occupant = w.position + 1;
-        w.s->seq.store(ready(w.position), Orders::publish);
-        wake(ctl().reader_sleeps);
+        control& c = ctl();
+        c.claimed.store(false, std::memory_order_relaxed);
+        c.evicted_for = no_position;
+        c.tail.store(w.position + 1, Orders::publish);
+        Atomics::light_fence(Orders::publish_fence, scope);
+        if (c.closed.load(std::memory_order_relaxed)) [[unlikely]]
+            return settle_after_close(w);
+        wake(c.reader_sleeps);
         return status::ok;
     }
 
-    // Nothing was made visible: the position is simply written next time.
     /// Gives up an unpublished write slot: nothing was made visible, so it is simply reused.
     void cancel(write_ticket) { ctl().claimed.store(false, std::memory_order_relaxed); }
 
     // ---- reader ----------------------------------------------------------------------
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
-        if (auto p = take_oldest()) return {status::ok, {&slot_at(*p), *p}};
-        // Nothing resolved at head. Closed and drained only if the close came after every
-        // publish that reached it (tail counts those) and head has passed them all.
-        u64 const t = ctl().tail.load(std::memory_order_relaxed);
-        bool const drained = (t >> 1) <= ctl().head.load(std::memory_order_relaxed);
-        return {(t & closed_bit) && drained ? status::closed : status::empty};
+        control& c = ctl();
+        for (;;) {
+            u64 h = c.head.load(std::memory_order_relaxed);
+            if (h & drained_bit) return {status::closed};
+            u64 const p = h >> 1;
+            if (p >= c.cached_tail && p >= (c.cached_tail = c.tail.load(Orders::observe))) {
+                if (!c.closed.load(std::memory_order_relaxed)) return {status::empty};
+                // Closed and nothing seen. A publish that missed the close is visible after
+                // this fence; one that saw it settles at head, racing this CAS.
+                Atomics::heavy_fence(Orders::drain_fence, scope);
+                if (p >= (c.cached_tail = c.tail.load(Orders::observe))) {
+                    if (c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
+                        return {status::closed};
+                    continue;
+                }
+            }
+            // The writer moves head only to evict or to settle a publish after close.
+            if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) continue;
+            ++c.held;
+            c.took_until = p + 1;
+            return {status::ok, {&slot_at(p), p}};
+        }
     }
 
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
-        u64 const h = ctl().head.load(std::memory_order_relaxed);
-        return await(ctl().reader_sleeps, d, [&](std::memory_order mo) {
-            u64 const t = ctl().tail.load(mo);
-            return (t >> 1) > h || (t & closed_bit);
-        });
+        u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
+        return await(ctl().reader_sleeps, d,
+                     [&](std::memory_order mo) { return ctl().tail.load(mo) > p || ctl().closed.load(mo); });
     }
 
-    /// Returns a read slot (its item already destroyed) to the free pool.
-    void release(read_ticket r) { finish(*r.s, r.position); }
+    /// Returns a read slot (its item already destroyed) to the writer once none is held.
+    void release(read_ticket) {
+        control& c = ctl();
+        c.released.store(c.released.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        if (--c.held > 0) return; // an older slot may still be held: the frontier waits for it
+        c.frontier.store(c.took_until, Orders::finish);
+        Atomics::light_fence(Orders::release_fence, scope);
+        wake(c.writer_sleeps);
+    }
+
+    /// (shared memory) This process takes over the writer's (`writer`) or the reader's side
+    /// from a process that died: its open write claim is dropped, or the slots its read
+    /// transactions held go back to the writer (their items count as read).
+    void take_over_side(bool writer) {
+        control& c = ctl();
+        if (writer) {
+            c.claimed.store(false, std::memory_order_relaxed);
+            c.evicted_for = no_position;
+            return;
+        }
+        c.cached_tail = 0; // a copy only: reloaded on the next read
+        if (c.held == 0) return;
+        c.released.store(c.released.load(std::memory_order_relaxed) + c.held, std::memory_order_relaxed);
+        c.held = 0;
+        c.frontier.store(c.took_until, Orders::finish);
+        Atomics::light_fence(Orders::release_fence, scope);
+        wake(c.writer_sleeps);
+    }
 
     // ---- either side -----------------------------------------------------------------
-    /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
-    bool try_evict_oldest() {
-        auto const p = take_oldest();
-        if (!p) return false;
-        slot& s = slot_at(*p);
-        s.item.destroy();
-        finish(s, *p);
+    /// Destroys the oldest ready item and frees its slot; false if none can be. Not counted here.
+    bool try_evict_oldest(evictor by) {
+        if (by == evictor::reader) {
+            auto const c = try_claim_read();
+            if (!c.ok()) return false;
+            c.ticket.s->item.destroy();
+            release(c.ticket);
+            return true;
+        }
+        // The writer found the ring full: it needs the slot of position p - capacity, which
+        // is the oldest item's only if the reader has not taken it (then it is held or being
+        // read, and the writer waits for the frontier instead).
+        control& c = ctl();
+        u64 const p = c.tail.load(std::memory_order_relaxed);
+        if (p < capacity()) return false;
+        u64 h = (p - capacity()) << 1;
+        if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) return false;
+        slot_at(p - capacity()).item.destroy();
+        c.evicted.store(c.evicted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        c.evicted_for = p;
         return true;
     }
 
@@ -295,29 +339,25 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Marks the channel closed and wakes every waiter.
     void close() {
-        ctl().tail.fetch_or(closed_bit, Orders::close);
+        ctl().closed.store(true, Orders::close);
+        Atomics::light_fence(Orders::close_fence, scope);
         wake(ctl().reader_sleeps);
         wake(ctl().writer_sleeps);
     }
     /// Whether close() was called.
-    bool is_closed() const { return ctl().tail.load(std::memory_order_relaxed) & closed_bit; }
+    bool is_closed() const { return ctl().closed.load(std::memory_order_relaxed); }
 
     // Sizes are snapshots of counters the two sides move independently: exact when the
     // channel is quiescent, clamped to [0, capacity] while it is not.
     /// Items published and not yet claimed.
     std::size_t ready_size() const {
-        u64 const resolved = ctl().tail.load(Orders::count_tail) >> 1;
-        u64 const items = resolved - ctl().holes_made.load(std::memory_order_relaxed);
-        u64 const taken =
-            ctl().head.load(std::memory_order_relaxed) - ctl().holes_passed.load(std::memory_order_relaxed);
-        return clamp(items, taken);
+        return clamp(ctl().tail.load(std::memory_order_relaxed), ctl().head.load(std::memory_order_relaxed) >> 1);
     }
     /// Slots neither holding an item nor claimed.
     std::size_t free_size() const {
-        u64 const resolved = ctl().tail.load(std::memory_order_relaxed) >> 1;
-        u64 const items = resolved - ctl().holes_made.load(std::memory_order_relaxed);
-        u64 const finished = ctl().freed_count.load(std::memory_order_relaxed);
-        std::size_t const in_use = clamp(items, finished) + (ctl().claimed.load(std::memory_order_relaxed) ? 1 : 0);
+        u64 const gone = ctl().released.load(std::memory_order_relaxed) + ctl().evicted.load(std::memory_order_relaxed);
+        std::size_t const in_use = clamp(ctl().tail.load(std::memory_order_relaxed), gone) +
+                                   (ctl().claimed.load(std::memory_order_relaxed) ? 1 : 0);
         return capacity() - std::min(in_use, capacity());
     }
     /// The number of slots.
@@ -330,55 +370,30 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return more > less ? static_cast<std::size_t>(std::min<u64>(more - less, capacity())) : 0;
     }
 
-    /// The writer's slot search: the slot at the cursor if it is free; past slots held by
-    /// read transactions (they become holes) to the first free one; none if a slot on the
-    /// way still holds an item nobody took (full) or a whole lap is held.
-    std::optional<claim<write_ticket>> claim_free_slot() {
-        u64 const c = ctl().cursor;
-        for (u64 k = 0; k < capacity(); ++k) {
-            slot& s = slot_at(c + k);
-            if (s.freed.load(Orders::reuse) == s.occupant) {
-                if (k > 0) make_holes(c, k);
-                ctl().claimed.store(true, std::memory_order_relaxed);
-                return claim<write_ticket>{status::ok, {&s, c + k}};
-            }
-            // Not finished with: held by a taker (skip it), or a ready item (full).
-            if (ctl().head.load(Orders::peek_head) < s.occupant) return std::nullopt;
-        }
-        return std::nullopt;
-    }
-
-    void make_holes(u64 first, u64 count) {
-        for (u64 p = first; p < first + count; ++p) slot_at(p).seq.store(hole(p), Orders::publish);
-        ctl().holes_made.store(ctl().holes_made.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
-        ctl().cursor = first + count;
-        ctl().tail.fetch_add(2 * count, Orders::bump_tail);
-    }
-
-    /// Takes the oldest item, stepping over holes: the position now owned by the caller,
-    /// or none when nothing at head is resolved yet.
-    std::optional<u64> take_oldest() {
+    /// A publish that saw `closed` after making item p visible. If the reader has taken p,
+    /// or has not reached it yet (then, by the fence pair, it will see it before it could
+    /// call the channel drained), p is delivered. If the reader stands at p, one CAS
+    /// decides: the writer marks the channel drained at p and takes the item back.
+    status settle_after_close(write_ticket w) {
+        control& c = ctl();
         for (;;) {
-            u64 h = ctl().head.load(std::memory_order_relaxed);
-            u64 const v = slot_at(h).seq.load(Orders::observe);
-            if (v < ready(h)) return std::nullopt; // not written yet
-            // ready(h): the item is ours if we move head past it first. Anything later than
-            // ready(h): position h was a hole (items are never overwritten before taken).
-            if (!ctl().head.compare_exchange_strong(h, h + 1, Orders::take, std::memory_order_relaxed)) continue;
-            if (v == ready(h)) return h;
-            ctl().holes_passed.fetch_add(1, std::memory_order_relaxed);
+            u64 h = c.head.load(std::memory_order_relaxed);
+            if ((h >> 1) != w.position) {
+                wake(c.reader_sleeps);
+                return status::ok;
+            }
+            if ((h & drained_bit) ||
+                c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
+                break;
         }
+        c.tail.store(w.position, std::memory_order_relaxed); // never read again: the reader is drained
+        w.s->item.destroy();
+        return status::closed;
     }
 
-    void finish(slot& s, u64 p) {
-        s.freed.store(p + 1, Orders::finish);
-        ctl().freed_count.fetch_add(1, Orders::bump_freed);
-        wake(ctl().writer_sleeps);
-    }
-
-    /// Wakes the other side if it announced a sleep. The common case is one load.
+    /// Wakes the other side if it announced a sleep (called after a light fence). The common case is one load.
     void wake(wait_word& w) {
-        if (w.load(Orders::find_sleeper) != 0 && w.exchange(0, std::memory_order_relaxed) != 0) w.notify_one();
+        if (w.load(std::memory_order_relaxed) != 0 && w.exchange(0, std::memory_order_relaxed) != 0) w.notify_one();
     }
 
     /// Spins, then sleeps on `w` until `ready(order)` holds or the deadline passes.
@@ -394,13 +409,14 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             if (ready_now(std::memory_order_relaxed)) return true;
         }
         for (;;) {
-            w.store(1, Orders::announce_sleep);
-            if (ready_now(Orders::recheck)) break;
+            w.store(1, std::memory_order_relaxed);
+            Atomics::heavy_fence(Orders::sleep_fence, scope);
+            if (ready_now(std::memory_order_relaxed)) break;
             if (d.is_forever()) {
                 w.wait(1);
             } else if (!w.wait_until(1, d.when())) {
                 w.store(0, std::memory_order_relaxed);
-                return ready_now(Orders::recheck);
+                return ready_now(std::memory_order_relaxed);
             }
         }
         w.store(0, std::memory_order_relaxed);

@@ -49,7 +49,7 @@ auto claim_write_evicting(Core& core, deadline d) {
         d,
         [&] {
             auto c = core.try_claim_write();
-            while (c.result == status::full && core.try_evict_oldest()) {
+            while (c.result == status::full && core.try_evict_oldest(evictor::writer)) {
                 core.count_discarded();
                 c = core.try_claim_write();
             }
@@ -72,7 +72,7 @@ auto claim_read_newest(Core& core, deadline d) {
     return retry_until(
         d,
         [&] {
-            while (core.ready_size() > 1 && core.try_evict_oldest()) core.count_discarded();
+            while (core.ready_size() > 1 && core.try_evict_oldest(evictor::reader)) core.count_discarded();
             return core.try_claim_read();
         },
         [&](deadline dd) { return core.wait_readable(dd); });
