@@ -2,18 +2,21 @@
 // ordering. Written against an atomics backend (std_atomics; verify/ swaps in Relacy) with
 // every memory order named in `spsc_orders`.
 //
-// A ring of packed slots indexed by ever-growing 64-bit positions (slot = p % capacity), with
-// the writer's and the reader's indices on separate cache lines and each side keeping a
-// private copy of the other's index (rigtorp/SPSCQueue): a hand-off costs no locked
-// instruction and no fence on the writer, and the writer reads the reader's line only when
-// its copy says full, the reader the writer's only when its copy says empty.
+// A ring of packed slots indexed by ever-growing 64-bit positions (slot = p % capacity). The
+// writer's and the reader's state live on separate cache lines; the writer keeps a private
+// copy of the reader's frontier and reads the reader's line only when its copy says full
+// (rigtorp/SPSCQueue's cached index); the reader finds items by a word in each slot. A
+// hand-off costs the writer no locked instruction and no fence.
 //
 //          frontier             head                 tail
 //             v                   v                    v
 //   ... free | held | gone | held | ready | ready | ready | free ...      positions ->
 //             \____ taken by the reader ___/\__ published __/
 //
-//   tail       writer: items [0, tail) were published; the reader reads it (observe)
+//   published  per slot, in the item's cache line: position + 1 once the item is in
+//              (publish/observe). The reader finds items by it, so a hand-off moves one
+//              line, and the writer's own line (tail, its copies) is never pulled away.
+//   tail       writer: items [0, tail) were published; read only for sizes
 //   head       (position << 1) | drained. The reader takes `head` with a CAS; the writer
 //              CASes it too, but only when full (discard_old evicts the oldest item) and
 //              after close (a publish that raced with close either gets read or is
@@ -24,8 +27,8 @@
 //              evicted by the writer, which reuses those slots at once).
 //
 // Blocking: spin briefly, then sleep on a futex word (Storage::wait_word). The StoreLoad
-// pairs this needs (the publisher stores tail then looks for a sleeper; the sleeper
-// announces itself then re-checks tail) use an asymmetric fence (detail/membarrier.hpp):
+// pairs this needs (the publisher marks the slot then looks for a sleeper; the sleeper
+// announces itself then re-checks the slot) use an asymmetric fence (detail/membarrier.hpp):
 // a compiler barrier on the per-item side, membarrier() on the side about to sleep. The
 // same pair orders a publish against close(): a publish that did not see `closed` is seen
 // by the reader's drain check, one that did settles at `head` (settle_after_close).
@@ -52,21 +55,21 @@ namespace polychan::sync {
 /// The memory orders of the spsc ring and its wake-ups, each named by what it is for.
 /// verify/ weakens each one in turn and shows that Relacy then finds a failure.
 struct spsc_orders {
-    // A reader that sees tail > p must also see item p, written before it.
+    // A reader that sees slot.published == p + 1 must also see item p, written before it.
     static constexpr std::memory_order publish = std::memory_order_release;
     static constexpr std::memory_order observe = std::memory_order_acquire;
     // The reader's last use of a slot must happen before the writer overwrites it.
     static constexpr std::memory_order finish = std::memory_order_release;
     static constexpr std::memory_order reuse = std::memory_order_acquire;
-    // A CAS on head only decides who owns position p (tail and frontier carry the data).
+    // A CAS on head only decides who owns position p (published and frontier carry the data).
     static constexpr std::memory_order take = std::memory_order_relaxed;
     // StoreLoad pairs, each with a light side that runs per item and a heavy side that
     // runs rarely (detail/membarrier.hpp); at least one of the two always sees the other:
-    //   publish_fence  writer: tail stored       -> light -> a sleeping reader? closed?
+    //   publish_fence  writer: published stored  -> light -> a sleeping reader? closed?
     //   release_fence  reader: frontier stored   -> light -> a sleeping writer?
     //   close_fence    close: closed stored      -> light -> sleepers?
     //   sleep_fence    a sleeper: announced      -> heavy -> re-check what it waits for
-    //   drain_fence    reader, closed and empty  -> heavy -> re-read tail before "drained"
+    //   drain_fence    reader, closed and empty  -> heavy -> look at the slot again before "drained"
     static constexpr std::memory_order publish_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order release_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order close_fence = std::memory_order_seq_cst;
@@ -143,10 +146,15 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     static constexpr u64 no_position = ~u64{0};
 
     struct slot {
+        // position + 1 once the item of `position` is in: a reader that waits at the head
+        // watches this word, in the item's own cache line, rather than `tail`, so a
+        // hand-off moves one line, not two.
+        atomic<u64> published{0};
         polychan::detail::payload_cell<T> item;
     };
     struct control {
-        // The writer's line: `tail` is what the reader polls; the rest only the writer touches.
+        // The writer's line. The reader reads `tail` only for sizes: it finds items by their
+        // slot's `published`, so the writer's stores here never wait for this line.
         alignas(spsc_detail::cache_line) atomic<u64> tail{0};
         atomic<u64> evicted{0};        // items the writer evicted (discard_old), for free_size
         atomic<bool> claimed{false};   // a write transaction is open (one at a time)
@@ -155,7 +163,6 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // The reader's line: the writer touches `head` only to evict (discard_old) or after close.
         alignas(spsc_detail::cache_line) atomic<u64> head{0};
         atomic<u64> released{0}; // items the reader finished with, for free_size
-        u64 cached_tail = 0;     // reader's copy of `tail`
         u64 took_until = 0;      // just past the reader's last take
         u64 held = 0;            // read transactions open
         // What a writer that found the ring full polls: its own line, so that polling does
@@ -220,8 +227,15 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // evict: the oldest slot is in the reader's hands), the reader moving the frontier
         // is what ends the wait.
         u64 const seen = ctl().cached_frontier;
-        return await(ctl().writer_sleeps, d,
-                     [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); });
+        // Each look pulls the frontier's line away from the reader, whose next store (and the
+        // locked take after it) then waits to get it back: a waiting writer looks once per
+        // capacity/8 pauses (at most 128, ~2.4 us here), less often than the reader can
+        // drain what the ring holds, so the reader never runs dry because of it.
+        std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
+        return await(
+            ctl().writer_sleeps, d,
+            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); },
+            pauses_per_check);
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
@@ -229,7 +243,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control& c = ctl();
         c.claimed.store(false, std::memory_order_relaxed);
         c.evicted_for = no_position;
-        c.tail.store(w.position + 1, Orders::publish);
+        w.s->published.store(w.position + 1, Orders::publish);
+        c.tail.store(w.position + 1, std::memory_order_relaxed); // a count for sizes: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
         if (c.closed.load(std::memory_order_relaxed)) [[unlikely]]
             return settle_after_close(w);
@@ -248,12 +263,12 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             u64 h = c.head.load(std::memory_order_relaxed);
             if (h & drained_bit) return {status::closed};
             u64 const p = h >> 1;
-            if (p >= c.cached_tail && p >= (c.cached_tail = c.tail.load(Orders::observe))) {
+            if (!in_slot(p)) {
                 if (!c.closed.load(std::memory_order_relaxed)) return {status::empty};
                 // Closed and nothing seen. A publish that missed the close is visible after
                 // this fence; one that saw it settles at head, racing this CAS.
                 Atomics::heavy_fence(Orders::drain_fence, scope);
-                if (p >= (c.cached_tail = c.tail.load(Orders::observe))) {
+                if (!in_slot(p)) {
                     if (c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
                         return {status::closed};
                     continue;
@@ -270,8 +285,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
+        slot const& s = slot_at(p);
         return await(ctl().reader_sleeps, d,
-                     [&](std::memory_order mo) { return ctl().tail.load(mo) > p || ctl().closed.load(mo); });
+                     [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo); });
     }
 
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
@@ -294,7 +310,6 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             c.evicted_for = no_position;
             return;
         }
-        c.cached_tail = 0; // a copy only: reloaded on the next read
         if (c.held == 0) return;
         c.released.store(c.released.load(std::memory_order_relaxed) + c.held, std::memory_order_relaxed);
         c.held = 0;
@@ -370,6 +385,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return more > less ? static_cast<std::size_t>(std::min<u64>(more - less, capacity())) : 0;
     }
 
+    /// Whether the item of position p is in its slot (the reader's look before `tail`).
+    bool in_slot(u64 p) const { return slot_at(p).published.load(Orders::observe) == p + 1; }
+
     /// A publish that saw `closed` after making item p visible. If the reader has taken p,
     /// or has not reached it yet (then, by the fence pair, it will see it before it could
     /// call the channel drained), p is delivered. If the reader stands at p, one CAS
@@ -398,7 +416,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Spins, then sleeps on `w` until `ready(order)` holds or the deadline passes.
     template <class Ready>
-    bool await(wait_word& w, deadline d, Ready ready_now) {
+    bool await(wait_word& w, deadline d, Ready ready_now, std::size_t pauses_per_check = 1) {
         // Called after a failed attempt: pause once first, as the other side may be in the
         // middle of the step this side is about to re-check.
         spsc_detail::relax<Atomics>();
@@ -406,7 +424,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if (d.is_poll()) return false;
         for (unsigned i = 0; i < SpinLimit; ++i) {
             spsc_detail::relax<Atomics>();
-            if (ready_now(std::memory_order_relaxed)) return true;
+            if (i % pauses_per_check == 0 && ready_now(std::memory_order_relaxed)) return true;
         }
         for (;;) {
             w.store(1, std::memory_order_relaxed);
