@@ -12,12 +12,16 @@
 
 #include <benchmark/benchmark.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -69,6 +73,48 @@ class backoff {
     int spins_ = 0;
 };
 
+/// Puts the calling thread on the `k`-th CPU this process may use, for as long as it lives,
+/// when there are at least two. Two-thread jobs (one producer and one consumer, ping-pong, the
+/// floor) pin their threads to different CPUs: left alone, the scheduler sometimes stacks both
+/// on one CPU and every hand-off becomes a context switch, for whichever subject it happens to
+/// (seen here: repetitions 5-20x slower, at random). Oversubscribed jobs are not pinned.
+class cpu_pin {
+  public:
+    explicit cpu_pin(int k) {
+        cpu_set_t const& allowed = process_cpus();
+        if (pthread_getaffinity_np(pthread_self(), sizeof(saved_), &saved_) != 0 || CPU_COUNT(&allowed) < 2) return;
+        for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
+            if (!CPU_ISSET(cpu, &allowed) || seen++ != k % CPU_COUNT(&allowed)) continue;
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            pinned_ = pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+            break;
+        }
+    }
+    ~cpu_pin() {
+        if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof(saved_), &saved_);
+    }
+    cpu_pin(const cpu_pin&) = delete;
+    cpu_pin& operator=(const cpu_pin&) = delete;
+
+    /// The CPUs the process may use, read before any thread was pinned (threads inherit their
+    /// creator's pinning, so a thread's own set says nothing once the timing thread is pinned).
+    static cpu_set_t const& process_cpus() {
+        static cpu_set_t const cpus = [] {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            if (sched_getaffinity(0, sizeof(set), &set) != 0) CPU_ZERO(&set);
+            return set;
+        }();
+        return cpus;
+    }
+
+  private:
+    cpu_set_t saved_{};
+    bool pinned_ = false;
+};
+
 using clock = std::chrono::steady_clock;
 
 /// Starts threads, waits until every one of them is running, then releases them together, so
@@ -104,14 +150,19 @@ inline double seconds_since(clock::time_point t0) { return std::chrono::duration
 template <class Produce, class Consume, class EndStream>
 double timed_run(int producers, int consumers, Produce produce, Consume consume, EndStream end_stream) {
     start_gate gate{producers + consumers};
+    bool const one_to_one = producers == 1 && consumers == 1;
     std::vector<std::thread> prod, cons;
     for (int i = 0; i < consumers; ++i)
         cons.emplace_back([&, i] {
+            std::optional<cpu_pin> pin;
+            if (one_to_one) pin.emplace(0);
             gate.arrive_and_wait();
             consume(i);
         });
     for (int i = 0; i < producers; ++i)
         prod.emplace_back([&, i] {
+            std::optional<cpu_pin> pin;
+            if (one_to_one) pin.emplace(1);
             gate.arrive_and_wait();
             produce(i);
         });
@@ -152,6 +203,7 @@ inline benchmark::internal::Benchmark* add(std::string const& job, std::string_v
 
 /// main() of every family: registers, then hands the command line to Google Benchmark.
 inline int run_main(int argc, char** argv, void (*register_all)()) {
+    cpu_pin::process_cpus(); // before any pinning
     register_all();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

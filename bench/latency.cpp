@@ -23,7 +23,9 @@ void add_cache_line_floor(std::string const& job) {
         for (auto _ : state) {
             line shared;
             start_gate gate{1};
+            cpu_pin here{0};
             std::thread echo{[&] {
+                cpu_pin there{1};
                 gate.arrive_and_wait();
                 for (std::uint64_t i = 0; i < round_trips; ++i) {
                     for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 1;) b.pause();

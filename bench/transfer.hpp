@@ -89,7 +89,9 @@ void add_round_trip(std::string const& job, std::string_view subject, kind k, st
         for (auto _ : state) {
             Queue ping{capacity}, pong{capacity};
             start_gate gate{1};
+            cpu_pin here{0};
             std::thread echoing{[&] {
+                cpu_pin there{1};
                 gate.arrive_and_wait();
                 echo(ping, pong);
             }};

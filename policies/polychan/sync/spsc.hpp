@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -82,7 +83,7 @@ struct spsc_orders {
 };
 
 /// `spsc` with a chosen atomics backend, memory orders and spin count before sleeping.
-template <class Atomics = std_atomics, class Orders = spsc_orders, unsigned SpinLimit = 4096>
+template <class Atomics = std_atomics, class Orders = spsc_orders, unsigned SpinLimit = 1024>
 struct basic_spsc {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "spsc";
@@ -116,6 +117,14 @@ inline void relax() noexcept {
 #endif
     }
 }
+
+/// Whether the backend models waiting itself (Relacy): it brings its own wait word.
+template <class Atomics>
+inline constexpr bool models_waiting = requires {
+    typename Atomics::wait_word;
+};
+/// Yields before a waiter sleeps in the kernel, after its spin.
+inline constexpr unsigned yield_limit = 64;
 
 /// The futex word to sleep on: a backend that models waiting (Relacy) brings its own,
 /// otherwise the storage's (process-private on the heap, process-shared in shared memory).
@@ -425,6 +434,15 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         for (unsigned i = 0; i < SpinLimit; ++i) {
             spsc_detail::relax<Atomics>();
             if (i % pauses_per_check == 0 && ready_now(std::memory_order_relaxed)) return true;
+        }
+        // Then give the CPU away a few times before sleeping: if the other side shares this
+        // CPU, a spin only delays it. (A backend that models waiting, Relacy, has no CPU to
+        // give: the phase only re-checks, as the spin does.)
+        if constexpr (!spsc_detail::models_waiting<Atomics>) {
+            for (unsigned i = 0; i < spsc_detail::yield_limit; ++i) {
+                std::this_thread::yield();
+                if (ready_now(std::memory_order_relaxed)) return true;
+            }
         }
         for (;;) {
             w.store(1, std::memory_order_relaxed);
