@@ -49,10 +49,15 @@ namespace membarrier_detail {
 inline long call(int cmd) noexcept { return ::syscall(__NR_membarrier, cmd, 0u, 0); }
 
 /// Registers this process once per scope; true if light fences may be compiler barriers.
+/// Each scope registers on its first use only: a process that never uses shared memory must
+/// not become a target of other processes' global membarriers.
 inline bool registered(fence_scope scope) noexcept {
-    static bool const process = call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    if (scope == fence_scope::process) {
+        static bool const process = call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+        return process;
+    }
     static bool const system = call(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
-    return scope == fence_scope::process ? process : system;
+    return system;
 }
 
 /// Whether the kernel offers the heavy command of `scope`. Asked separately from this

@@ -133,7 +133,7 @@ struct wait_word_of {
     using type = typename Storage::wait_word;
 };
 template <class Atomics, class Storage>
-requires requires { typename Atomics::wait_word; }
+requires models_waiting<Atomics>
 struct wait_word_of<Atomics, Storage> {
     using type = typename Atomics::wait_word;
 };
