@@ -85,7 +85,9 @@ void add_cross_process_round_trip(std::string const& job, std::string_view subje
     add(job, subject, k, [](benchmark::State& state) {
         for (auto _ : state) {
             Queue ping{capacity}, pong{capacity};
+            cpu_pin const pin{0}; // as the in-process jobs: the two processes on different CPUs
             pid_t const child = spawn([&] {
+                cpu_pin const child_pin{1};
                 pong.push(T{}); // ready
                 echo(ping, pong);
             });
@@ -108,7 +110,9 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
     add(job, subject, k, [](benchmark::State& state) {
         for (auto _ : state) {
             Queue items{capacity}, back{capacity};
+            cpu_pin const pin{0};
             pid_t const child = spawn([&] {
+                cpu_pin const child_pin{1};
                 T v{};
                 back.push(v); // ready
                 std::uint64_t n = 0;

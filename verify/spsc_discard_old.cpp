@@ -8,6 +8,6 @@ using discard_old_model = polychan::verify::evicting_model<polychan::ordering::d
 } // namespace
 
 int main(int argc, char** argv) {
-    return polychan::verify::run_spsc_model<discard_old_model>("spsc discard_old", argc, argv,
-                                                               {"publish", "observe", "finish", "reuse"});
+    return polychan::verify::run_spsc_model<discard_old_model>(
+        "spsc discard_old", argc, argv, {"publish", "observe", "finish", "reuse", "count", "counted"});
 }

@@ -3,7 +3,8 @@
 // sees strictly increasing values (FIFO among survivors, nothing twice), always gets the last
 // item, and read + discarded = written. The writer evicts the oldest item while the reader
 // may be taking it, so a wrong arbitration is a double delivery, a torn item (data race on
-// its place) or a lost count.
+// its place) or a lost count. Both sides also assert that the shared-memory integrity check
+// (ring_fault) holds after each of their operations: it must never fail a healthy ring.
 #pragma once
 
 #include "spsc_models.hpp"
@@ -21,11 +22,15 @@ struct evicting_model : rl::test_suite<evicting_model<Ordering, Capacity, Orders
     void before() { places.use(); }
     void thread(unsigned index) {
         if (index == 0) {
-            for (int i = 0; i < items; ++i) RL_ASSERT(ch.write(model_item{i}) == status::ok);
+            for (int i = 0; i < items; ++i) {
+                RL_ASSERT(ch.write(model_item{i}) == status::ok);
+                assert_ring_sound(ch, true);
+            }
             ch.close();
         } else {
             model_item got;
             while (ch.read(got)) {
+                assert_ring_sound(ch, false);
                 RL_ASSERT(value_of(got) > last);
                 last = value_of(got);
                 ++arrived;

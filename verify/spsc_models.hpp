@@ -47,6 +47,8 @@ POLYCHAN_SPSC_MUTANT(close_fence, acq_rel)
 POLYCHAN_SPSC_MUTANT(sleep_fence, acq_rel)
 POLYCHAN_SPSC_MUTANT(drain_fence, acq_rel)
 POLYCHAN_SPSC_MUTANT(close, relaxed)
+POLYCHAN_SPSC_MUTANT(count, relaxed)
+POLYCHAN_SPSC_MUTANT(counted, relaxed)
 #undef POLYCHAN_SPSC_MUTANT
 
 /// Every mutant of spsc_orders run against the model tests. Orders that are relaxed in
@@ -58,11 +60,11 @@ std::vector<mutant> spsc_mutants() {
     mutant {                                                                                                           \
 #order, spsc_orders::order, order##_to_##weaker::order, simulate_capacities < order##_to_##weaker, Tests...>   \
     }
-    return {POLYCHAN_ROW(publish, relaxed),       POLYCHAN_ROW(observe, relaxed),
-            POLYCHAN_ROW(finish, relaxed),        POLYCHAN_ROW(reuse, relaxed),
-            POLYCHAN_ROW(publish_fence, acq_rel), POLYCHAN_ROW(release_fence, acq_rel),
-            POLYCHAN_ROW(close_fence, acq_rel),   POLYCHAN_ROW(sleep_fence, acq_rel),
-            POLYCHAN_ROW(drain_fence, acq_rel),   POLYCHAN_ROW(close, relaxed)};
+    return {
+        POLYCHAN_ROW(publish, relaxed),     POLYCHAN_ROW(observe, relaxed),       POLYCHAN_ROW(finish, relaxed),
+        POLYCHAN_ROW(reuse, relaxed),       POLYCHAN_ROW(publish_fence, acq_rel), POLYCHAN_ROW(release_fence, acq_rel),
+        POLYCHAN_ROW(close_fence, acq_rel), POLYCHAN_ROW(sleep_fence, acq_rel),   POLYCHAN_ROW(drain_fence, acq_rel),
+        POLYCHAN_ROW(close, relaxed),       POLYCHAN_ROW(count, relaxed),         POLYCHAN_ROW(counted, relaxed)};
 #undef POLYCHAN_ROW
 }
 
@@ -72,6 +74,13 @@ int run_spsc_model(const char* algorithm, int argc, char** argv, std::initialize
     model m{algorithm, simulate_capacities<sync::spsc_orders, Tests...>, spsc_mutants<Tests...>(), 20000};
     m.must_catch.assign(must_catch.begin(), must_catch.end());
     return run(m, argc, argv);
+}
+
+/// The shared-memory integrity check (sync::spsc ring_fault) never fails on a healthy ring:
+/// a model asserts it after each of its side's operations.
+template <class Channel>
+void assert_ring_sound(Channel& ch, bool as_writer) {
+    RL_ASSERT(ch.core().ring_fault(as_writer) == nullptr);
 }
 
 /// The value of an item, read as an rl::var access.

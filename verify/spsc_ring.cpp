@@ -3,7 +3,8 @@
 // The writer writes 2*capacity+3 items (the ring wraps at least twice) and closes; the reader
 // reads until closed. block: every item arrives once, in order. discard_new: the items that
 // arrive are in order, and arrived + discarded = written. Blocking reads and writes are used,
-// so a lost wake-up is a deadlock Relacy reports.
+// so a lost wake-up is a deadlock Relacy reports. block also asserts the shared-memory
+// integrity check (ring_fault) after each operation of either side.
 #include "spsc_models.hpp"
 
 namespace {
@@ -20,12 +21,18 @@ struct block_ring : rl::test_suite<block_ring<Capacity, Orders>, 2> {
 
     void thread(unsigned index) {
         if (index == 0) {
-            for (int i = 0; i < items; ++i) RL_ASSERT(ch.write(model_item{i}) == status::ok);
+            for (int i = 0; i < items; ++i) {
+                RL_ASSERT(ch.write(model_item{i}) == status::ok);
+                assert_ring_sound(ch, true);
+            }
             ch.close();
         } else {
             model_item got;
             int expect = 0;
-            while (ch.read(got)) RL_ASSERT(value_of(got) == expect++);
+            while (ch.read(got)) {
+                RL_ASSERT(value_of(got) == expect++);
+                assert_ring_sound(ch, false);
+            }
             RL_ASSERT(expect == items);
         }
     }

@@ -129,6 +129,9 @@ class channel {
     std::size_t capacity() const { return state_->ch.capacity(); }
     /// The composed channel itself: every operation of polychan::channel, no role checks.
     local_channel& local() noexcept { return state_->ch; }
+    /// What this process found wrong in the segment, or "" while it is sound. Once it is not,
+    /// every operation of this process on the channel ends with status::corrupt.
+    std::string corruption() const { return state_->ch.core().corruption(); }
 
     /// (anonymous storages) The segment's descriptor, owned by this attachment: pass it to
     /// send_fd, or dup it to keep it beyond the attachment.

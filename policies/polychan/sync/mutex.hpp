@@ -25,12 +25,19 @@
 //
 // So after a crash: nothing published is lost or duplicated, a half-written item is never
 // delivered (its slot is `writing`), and the slots of dead processes come back.
+//
+// A crash is the only way the lists can go wrong while every process follows this protocol,
+// and the robust mutex reports it. Lists found wrong without one were written by a broken or
+// hostile peer: every critical section checks what it is about to follow (heads, counts, the
+// links and records right behind the heads; O(1)), and a fault makes the channel `corrupt`
+// for this process (storage/detail/integrity.hpp) instead of being followed.
 #pragma once
 
 #include <polychan/claim.hpp>
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
 #include <polychan/detail/payload_cell.hpp>
+#include <polychan/storage/detail/integrity.hpp>
 #include <polychan/storage/detail/shared_state.hpp>
 
 #include <algorithm>
@@ -38,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -63,9 +71,11 @@ struct mutex {
 
 template <class T, storage_policy Storage>
 class mutex::core {
-    static constexpr std::uint32_t nil = 0xFFFF'FFFFu;
     static constexpr bool crash_safe = Storage::process_shared;
 
+  public:
+    // The memory layout, public so that tools and tests can inspect a segment.
+    static constexpr std::uint32_t nil = 0xFFFF'FFFFu;
     enum slot_state : std::uint32_t { slot_free, slot_writing, slot_ready, slot_reading };
     struct crash_record {
         std::uint32_t state = slot_free;
@@ -94,6 +104,8 @@ class mutex::core {
         bool closed = false;
         std::atomic<std::uint64_t> discarded{0};
     };
+
+  private:
     using region_type = typename Storage::template region<slot, control>;
     using lock_type = std::unique_lock<typename Storage::mutex_type>;
 
@@ -138,6 +150,7 @@ class mutex::core {
     /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
         lock_type lock = locked();
+        if (corrupt()) return {status::corrupt};
         if (ctl().closed) return {status::closed};
         if (ctl().free_top == nil) {
             if constexpr (Storage::unbounded) {
@@ -160,7 +173,7 @@ class mutex::core {
     bool wait_writable(deadline d, wake_on why) {
         lock_type lock = locked();
         auto const can_proceed = [&] {
-            return ctl().closed || ctl().free_count > 0 ||
+            return corrupt() || ctl().closed || ctl().free_count > 0 ||
                    (why == wake_on::free_or_ready_slot && ctl().ready_count > 0);
         };
         if (why == wake_on::free_or_ready_slot) ++ctl().evict_waiters;
@@ -172,6 +185,7 @@ class mutex::core {
     /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
         lock_type lock = locked();
+        if (corrupt()) return status::corrupt; // the lists cannot take the slot back
         if (ctl().closed) {
             // Go semantics: nothing is delivered after close; the writer is told so.
             w.s->item.destroy();
@@ -208,6 +222,7 @@ class mutex::core {
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
         lock_type lock = locked();
+        if (corrupt()) return {status::corrupt};
         if (ctl().ready_head == nil) return {ctl().closed ? status::closed : status::empty};
         std::uint32_t const i = pop_ready();
         if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
@@ -217,7 +232,7 @@ class mutex::core {
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         lock_type lock = locked();
-        return wait(lock, ctl().readable, d, [&] { return ctl().closed || ctl().ready_count > 0; });
+        return wait(lock, ctl().readable, d, [&] { return corrupt() || ctl().closed || ctl().ready_count > 0; });
     }
 
     /// Returns a read slot (its item already destroyed) to the free pool.
@@ -226,7 +241,7 @@ class mutex::core {
     /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest(evictor) {
         lock_type lock = locked();
-        if (ctl().ready_head == nil) return false;
+        if (corrupt() || ctl().ready_head == nil) return false;
         std::uint32_t const i = pop_ready();
         mem_.slot(i).item.destroy();
         push_free(i);
@@ -261,10 +276,20 @@ class mutex::core {
     void recover_abandoned() requires crash_safe {
         {
             lock_type lock = locked();
+            if (corrupt()) return;
             rebuild();
         }
         ctl().readable.notify_all();
         ctl().writable.notify_all();
+    }
+
+    /// What this process found wrong in the shared state ("" if nothing; always "" on the heap).
+    std::string corruption() const {
+        if constexpr (crash_safe) {
+            return mem_.corruption();
+        } else {
+            return {};
+        }
     }
 
     /// The item cell of a claimed slot.
@@ -311,34 +336,72 @@ class mutex::core {
   private:
     control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
 
-    /// Every critical section starts here: if the previous holder died inside one, or an
-    /// index is out of bounds, the lists are rebuilt from the slots' crash records before
-    /// anything else reads them.
+    /// Every critical section starts here: if the previous holder died inside one, the lists
+    /// are rebuilt from the slots' crash records; otherwise what the section may follow is
+    /// checked, and a fault makes the channel corrupt (shared memory only).
     lock_type locked() const {
         lock_type lock{ctl().lock};
-        if constexpr (crash_safe) repair_if_needed();
+        if constexpr (crash_safe) check_after_lock();
         return lock;
     }
-    void repair_if_needed() const {
+    void check_after_lock() const {
         if constexpr (crash_safe) {
-            if (!ctl().lock.previous_owner_died() && heads_in_bounds()) return;
-            const_cast<core*>(this)->rebuild();
-            ctl().lock.state_repaired();
+            if (mem_.corrupt()) return;
+            if (ctl().lock.previous_owner_died()) {
+                const_cast<core*>(this)->rebuild();
+                ctl().lock.state_repaired();
+                return;
+            }
+            if (std::string fault = fault_in_lists(); !fault.empty()) mem_.found_corrupt(std::move(fault));
         }
     }
-    /// Shared memory is untrusted: every index a critical section follows (the list heads and
-    /// the links right behind them) must name a slot, else the lists are rebuilt from the
-    /// slots' records before anything dereferences them. O(1) per critical section.
-    bool heads_in_bounds() const {
-        std::size_t const n = mem_.capacity();
-        auto const ok = [n](std::uint32_t i) { return i == nil || i < n; };
-        control const& c = ctl();
-        if (!ok(c.free_top) || !ok(c.ready_head) || !ok(c.ready_tail)) return false;
-        if ((c.ready_head == nil) != (c.ready_tail == nil)) return false;
-        if (c.free_top != nil && !ok(const_cast<region_type&>(mem_).slot(c.free_top).next)) return false;
-        if (c.ready_head != nil && !ok(const_cast<region_type&>(mem_).slot(c.ready_head).next)) return false;
-        return true;
+    /// Whether this process found the shared state corrupt (never on the heap).
+    bool corrupt() const noexcept {
+        if constexpr (crash_safe) {
+            return mem_.corrupt();
+        } else {
+            return false;
+        }
     }
+
+    /// Shared memory is untrusted: the list heads, the counts, and the link and record of
+    /// the slot behind each head must agree before a critical section follows them. A list
+    /// that loops or crosses the other one fails here too, one pop later: the popped slot's
+    /// record no longer says free (or ready). O(1) per critical section; "" if all is well.
+    std::string fault_in_lists() const {
+        std::size_t const n = mem_.capacity();
+        control const& c = ctl();
+        auto const in_bounds = [n](std::uint32_t i) { return i == nil || i < n; };
+        auto const bad = [](const char* what, auto value) { return std::string{what} + " " + std::to_string(value); };
+        if (!in_bounds(c.free_top)) return bad("free list head out of bounds:", c.free_top);
+        if (!in_bounds(c.ready_head)) return bad("ready list head out of bounds:", c.ready_head);
+        if (!in_bounds(c.ready_tail)) return bad("ready list tail out of bounds:", c.ready_tail);
+        if (c.free_count > n) return bad("free count beyond the capacity:", c.free_count);
+        if (c.ready_count > n) return bad("ready count beyond the capacity:", c.ready_count);
+        if ((c.free_top == nil) != (c.free_count == 0))
+            return bad("free list head and count disagree: count", c.free_count) + ", head " +
+                   std::to_string(c.free_top);
+        if ((c.ready_head == nil) != (c.ready_count == 0) || (c.ready_head == nil) != (c.ready_tail == nil))
+            return bad("ready list ends and count disagree: count", c.ready_count) + ", head " +
+                   std::to_string(c.ready_head) + ", tail " + std::to_string(c.ready_tail);
+        if (c.free_top != nil) {
+            slot const& s = slot_at(c.free_top);
+            if (!in_bounds(s.next)) return bad("a free slot links out of bounds:", s.next);
+            if (s.record.state != slot_free) return bad("the free list's head slot is not free: state", s.record.state);
+        }
+        if (c.ready_head != nil) {
+            slot const& s = slot_at(c.ready_head);
+            if (!in_bounds(s.next)) return bad("a ready slot links out of bounds:", s.next);
+            if (s.record.state != slot_ready)
+                return bad("the ready list's head slot is not ready: state", s.record.state);
+            slot const& t = slot_at(c.ready_tail);
+            if (t.next != nil) return bad("the ready list's tail links on to", t.next);
+            if (t.record.state != slot_ready)
+                return bad("the ready list's tail slot is not ready: state", t.record.state);
+        }
+        return {};
+    }
+    slot const& slot_at(std::uint32_t i) const noexcept { return const_cast<region_type&>(mem_).slot(i); }
 
     void hold(slot& s, slot_state st) {
         if constexpr (crash_safe) {
@@ -359,6 +422,11 @@ class mutex::core {
             for (std::size_t k = n; k-- > 0;) {
                 auto const i = static_cast<std::uint32_t>(k);
                 crash_record& r = mem_.slot(i).record;
+                if (r.state > slot_reading) {
+                    mem_.found_corrupt("slot " + std::to_string(i) + "'s crash record has state " +
+                                       std::to_string(r.state));
+                    return;
+                }
                 bool const held = (r.state == slot_writing || r.state == slot_reading) && r.holder != 0 &&
                                   Storage::process_alive(r.holder);
                 if (r.state == slot_ready) {
@@ -416,13 +484,19 @@ class mutex::core {
 
     template <class Pred>
     bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred can_go) const {
-        // The condition re-locks by itself: repair there too before the predicate reads.
+        // The condition re-locks by itself: check (or repair) there too before the predicate reads.
         auto ready = [&] {
-            repair_if_needed();
+            if constexpr (crash_safe) check_after_lock();
             return can_go();
         };
         if (ready()) return true;
         if (d.is_poll()) return false;
+        if constexpr (crash_safe) {
+            // A peer that corrupts the segment need not notify: wake now and then to look.
+            return storage::detail::wait_in_slices(
+                d, [&] { return const_cast<region_type&>(mem_).header_intact(); },
+                [&](deadline slice) { return cv.wait_until(lock, slice.when(), ready); });
+        }
         if (d.is_forever()) {
             cv.wait(lock, ready);
             return true;

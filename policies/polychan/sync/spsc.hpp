@@ -32,6 +32,12 @@
 // a compiler barrier on the per-item side, membarrier() on the side about to sleep. The
 // same pair orders a publish against close(): a publish that did not see `closed` is seen
 // by the reader's drain check, one that did settles at `head` (settle_after_close).
+//
+// In shared memory the counters may be written by a broken or hostile peer. Slots are found
+// by position % capacity, so no value can lead outside the ring; what a bad value can do is
+// leave a side waiting for ever. So a side about to sleep, and every sleeper now and then,
+// checks the bounds it can check without a race (ring_fault) and the segment's header, and
+// a fault ends every operation of this process with `corrupt` (storage/detail/integrity.hpp).
 #pragma once
 
 #include <polychan/atomics.hpp>
@@ -40,12 +46,14 @@
 #include <polychan/deadline.hpp>
 #include <polychan/detail/membarrier.hpp>
 #include <polychan/detail/payload_cell.hpp>
+#include <polychan/storage/detail/integrity.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -80,6 +88,10 @@ struct spsc_orders {
     // fence synchronizes with it only if it is a release (no model catches this one; see
     // docs/verification.md).
     static constexpr std::memory_order close = std::memory_order_release;
+    // A tail read with `count` comes with the head the writer had seen before storing it, so
+    // that ring_fault's bound tail - head <= capacity holds for any healthy ring.
+    static constexpr std::memory_order count = std::memory_order_release;
+    static constexpr std::memory_order counted = std::memory_order_acquire;
 };
 
 /// `spsc` with a chosen atomics backend, memory orders and spin count before sleeping.
@@ -151,9 +163,11 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     static constexpr auto scope =
         Storage::process_shared ? polychan::detail::fence_scope::system : polychan::detail::fence_scope::process;
 
-    static constexpr u64 drained_bit = 1; // in `head`, whose position is head >> 1
     static constexpr u64 no_position = ~u64{0};
 
+  public:
+    // The memory layout, public so that tools and tests can inspect a segment.
+    static constexpr u64 drained_bit = 1; // in `head`, whose position is head >> 1
     struct slot {
         // position + 1 once the item of `position` is in: a reader that waits at the head
         // watches this word, in the item's own cache line, rather than `tail`, so a
@@ -183,6 +197,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         alignas(spsc_detail::cache_line) wait_word writer_sleeps{0};
         alignas(spsc_detail::cache_line) atomic<u64> discarded{0};
     };
+
+  private:
     using region_type = typename Storage::template region<slot, control>;
 
   public:
@@ -220,6 +236,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control& c = ctl();
         if (c.claimed.load(std::memory_order_relaxed))
             throw std::logic_error("polychan: spsc allows one write transaction at a time");
+        if (corrupt()) return {status::corrupt};
         if (c.closed.load(std::memory_order_relaxed)) return {status::closed};
         u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
         if (p - c.cached_frontier >= capacity() && c.evicted_for != p) {
@@ -243,7 +260,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
         return await(
             ctl().writer_sleeps, d,
-            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); },
+            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); }, true,
             pauses_per_check);
     }
 
@@ -253,7 +270,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         c.claimed.store(false, std::memory_order_relaxed);
         c.evicted_for = no_position;
         w.s->published.store(w.position + 1, Orders::publish);
-        c.tail.store(w.position + 1, std::memory_order_relaxed); // a count for sizes: `published` carries the item
+        c.tail.store(w.position + 1, Orders::count); // sizes and ring_fault: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
         if (c.closed.load(std::memory_order_relaxed)) [[unlikely]]
             return settle_after_close(w);
@@ -268,6 +285,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
     claim<read_ticket> try_claim_read() {
         control& c = ctl();
+        if (corrupt()) return {status::corrupt};
         for (;;) {
             u64 h = c.head.load(std::memory_order_relaxed);
             if (h & drained_bit) return {status::closed};
@@ -295,8 +313,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     bool wait_readable(deadline d) {
         u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
         slot const& s = slot_at(p);
-        return await(ctl().reader_sleeps, d,
-                     [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo); });
+        return await(
+            ctl().reader_sleeps, d,
+            [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo); }, false);
     }
 
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
@@ -304,6 +323,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control& c = ctl();
         c.released.store(c.released.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         if (--c.held > 0) return; // an older slot may still be held: the frontier waits for it
+        if constexpr (Storage::process_shared) {
+            if (!frontier_may_move_to(c.took_until)) return;
+        }
         c.frontier.store(c.took_until, Orders::finish);
         Atomics::light_fence(Orders::release_fence, scope);
         wake(c.writer_sleeps);
@@ -322,6 +344,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if (c.held == 0) return;
         c.released.store(c.released.load(std::memory_order_relaxed) + c.held, std::memory_order_relaxed);
         c.held = 0;
+        if (!frontier_may_move_to(c.took_until)) return;
         c.frontier.store(c.took_until, Orders::finish);
         Atomics::light_fence(Orders::release_fence, scope);
         wake(c.writer_sleeps);
@@ -371,6 +394,44 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Whether close() was called.
     bool is_closed() const { return ctl().closed.load(std::memory_order_relaxed); }
 
+    /// What this process found wrong in the shared state ("" if nothing; always "" on the heap).
+    std::string corruption() const {
+        if constexpr (Storage::process_shared) {
+            return mem_.corruption();
+        } else {
+            return {};
+        }
+    }
+
+    /// The bounds the writer (`as_writer`) or the reader can check on the counters without a
+    /// race making a healthy ring look wrong: nullptr if they hold, else which one failed.
+    /// Each holds for values read in this order, whatever the other side does meanwhile (the
+    /// Relacy models assert it after every operation):
+    ///   frontier <= head        frontier is stored (finish) after the take that passed it
+    ///   tail - head <= capacity tail is stored (count) after the writer saw a head that far
+    ///   head <= tail            writer only: its own tail, and head never passes a publish
+    ///   held, took_until        reader only: its own records, within capacity / frontier..head
+    ///   slot(head).published    reader only: its own head's slot holds that position, the
+    ///                           one a lap before, or (evicted since, head moved) a later one
+    /// Public so that verify/ can assert it at any point of a model.
+    const char* ring_fault(bool as_writer) const {
+        control const& c = ctl();
+        u64 const f = c.frontier.load(Orders::reuse);
+        u64 const t = c.tail.load(Orders::counted);
+        u64 const h = c.head.load(std::memory_order_relaxed);
+        if (h & drained_bit) return nullptr; // finished: the counters are never used again
+        u64 const p = h >> 1;
+        if (f > p) return "frontier past head";
+        if (t > p && t - p > capacity()) return "tail more than the capacity ahead of head";
+        if (as_writer) return p > t ? "head past tail" : nullptr;
+        if (c.held > capacity()) return "reader holds more slots than there are";
+        if (c.took_until < f || c.took_until > p) return "reader's last take outside frontier .. head";
+        u64 const v = slot_at(p).published.load(Orders::observe);
+        bool const expected = v == p + 1 || (p >= capacity() ? v == p + 1 - capacity() : v == 0);
+        if (!expected && c.head.load(std::memory_order_relaxed) == h) return "the head's slot holds another position";
+        return nullptr;
+    }
+
     // Sizes are snapshots of counters the two sides move independently: exact when the
     // channel is quiescent, clamped to [0, capacity] while it is not.
     /// Items published and not yet claimed.
@@ -392,6 +453,45 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     slot& slot_at(u64 p) const noexcept { return const_cast<region_type&>(mem_).slot(p % mem_.capacity()); }
     std::size_t clamp(u64 more, u64 less) const noexcept {
         return more > less ? static_cast<std::size_t>(std::min<u64>(more - less, capacity())) : 0;
+    }
+
+    /// Whether this process found the shared state corrupt (never on the heap).
+    bool corrupt() const noexcept {
+        if constexpr (Storage::process_shared) {
+            return mem_.corrupt();
+        } else {
+            return false;
+        }
+    }
+    /// Shared memory: whether the header and the ring (as seen by this side) are sound;
+    /// the first fault found is recorded.
+    bool intact(bool as_writer) const {
+        if (!mem_.header_intact()) return false;
+        char const* const fault = ring_fault(as_writer);
+        if (fault == nullptr) return true;
+        control const& c = ctl();
+        auto const at = [](const auto& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+        u64 const head = c.head.load(std::memory_order_relaxed) >> 1;
+        mem_.found_corrupt(std::string{as_writer ? "writer" : "reader"} + ": " + fault + " (frontier " +
+                           at(c.frontier) + ", head " + std::to_string(head) + ", tail " + at(c.tail) + ", held " +
+                           std::to_string(c.held) + ", took until " + std::to_string(c.took_until) +
+                           ", published at head " + at(slot_at(head).published) + ", capacity " +
+                           std::to_string(capacity()) + ")");
+        return false;
+    }
+    /// Shared memory: the reader's own record of its takes must lie between the frontier and
+    /// head before it hands slots back, or a peer made it tell the writer to overwrite items.
+    bool frontier_may_move_to(u64 until) const {
+        if constexpr (Storage::process_shared) {
+            u64 const f = ctl().frontier.load(std::memory_order_relaxed); // the reader's own store
+            u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
+            if (until < f || until > p) {
+                mem_.found_corrupt("reader: took until " + std::to_string(until) + ", outside frontier " +
+                                   std::to_string(f) + " .. head " + std::to_string(p));
+                return false;
+            }
+        }
+        return true;
     }
 
     /// Whether the item of position p is in its slot (the reader's look before `tail`).
@@ -425,7 +525,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Spins, then sleeps on `w` until `ready(order)` holds or the deadline passes.
     template <class Ready>
-    bool await(wait_word& w, deadline d, Ready ready_now, std::size_t pauses_per_check = 1) {
+    bool await(wait_word& w, deadline d, Ready ready_now, bool as_writer, std::size_t pauses_per_check = 1) {
         // Called after a failed attempt: pause once first, as the other side may be in the
         // middle of the step this side is about to re-check.
         spsc_detail::relax<Atomics>();
@@ -445,10 +545,22 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             }
         }
         for (;;) {
+            // In shared memory, a sleeper wakes now and then to check the segment: a peer that
+            // corrupts it need not wake anybody.
+            if constexpr (Storage::process_shared) {
+                if (!intact(as_writer)) break; // woken: the next attempt reports `corrupt`
+            }
             w.store(1, std::memory_order_relaxed);
             Atomics::heavy_fence(Orders::sleep_fence, scope);
             if (ready_now(std::memory_order_relaxed)) break;
-            if (d.is_forever()) {
+            if constexpr (Storage::process_shared) {
+                auto const check = deadline::clock::now() + storage::detail::integrity_check_period;
+                bool const last = !d.is_forever() && d.when() <= check;
+                if (!w.wait_until(1, last ? d.when() : check) && last) {
+                    w.store(0, std::memory_order_relaxed);
+                    return ready_now(std::memory_order_relaxed);
+                }
+            } else if (d.is_forever()) {
                 w.wait(1);
             } else if (!w.wait_until(1, d.when())) {
                 w.store(0, std::memory_order_relaxed);

@@ -77,10 +77,15 @@ inline std::uint32_t this_process_id() noexcept {
 
 inline std::uint64_t this_process_start_time() noexcept { return read_process_stat(this_process_id()).start_time; }
 
+/// The largest pid Linux hands out (PID_MAX_LIMIT on 64-bit systems).
+inline constexpr std::uint32_t max_pid = 4'194'304;
+
 /// Whether `pid` names a running (not zombie, not dead) process; with `start_time` != 0,
 /// also that it is the same process that was recorded, not a later one that reused the pid.
 inline bool process_alive(std::uint32_t pid, std::uint64_t start_time = 0) noexcept {
-    if (pid == 0) return false;
+    // The pid comes from shared memory: 0 would ask about our process group, and a value
+    // beyond PID_MAX_LIMIT (2^22) would be a negative pid_t, asking about a whole group.
+    if (pid == 0 || pid > max_pid) return false;
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
     process_stat const st = read_process_stat(pid);
     if (!st.exists) {

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -90,6 +91,7 @@ class segment {
     /// Creates or opens the segment for a sync core whose slot and control block have layout
     /// `l`. Called once, by the storage region.
     void attach(const memory_layout& l) {
+        layout_ = l;
         auto const give_up = std::chrono::steady_clock::now() + req_.options.attach_timeout;
         for (int round = 0;; ++round) {
             if (req_.how != mode::open && try_create(l)) return;
@@ -146,6 +148,41 @@ class segment {
         std::lock_guard<robust_mutex> lock{header().attach_lock};
         process_record& holder = header().roles[r];
         if (holder.pid == self_.pid && holder.start_time == self_.start_time) holder = process_record{};
+    }
+
+    /// What in the header differs from what this process checked on attach, or "" if nothing.
+    /// Attached processes use their own checked values, so a changed field misleads nobody;
+    /// it still means a peer wrote where it must not, and the segment is not to be trusted.
+    std::string header_fault() const {
+        segment_header const& h = header();
+        std::string fault;
+        auto expect = [&](std::string_view field, const auto& now, const auto& checked) {
+            if (!fault.empty() || now == checked) return;
+            std::ostringstream m;
+            m << "header field '" << field << "' changed to " << now << " (attached with " << checked << ")";
+            fault = m.str();
+        };
+        expect("magic", hex(h.magic), hex(segment_header::magic_value));
+        expect("layout version", h.layout_version, segment_header::current_layout_version);
+        auto const state = h.state.load(std::memory_order_relaxed);
+        if (state != static_cast<std::uint32_t>(segment_state::removed))
+            expect("state", state, static_cast<std::uint32_t>(segment_state::ready));
+        expect("segment size", h.segment_size, geometry_.total);
+        expect("channel name", h.channel_name.view(), std::string_view{req_.name});
+        expect("storage policy", h.storage.view(), req_.identity.storage);
+        expect("ordering policy", h.ordering.view(), req_.identity.ordering);
+        expect("sync policy", h.sync.view(), req_.identity.sync);
+        expect("item type", hex(h.type_hash), hex(req_.identity.type_hash));
+        expect("item size", h.type_size, req_.identity.type_size);
+        expect("item alignment", h.type_align, req_.identity.type_align);
+        expect("capacity", h.capacity, capacity_);
+        expect("slot size", h.slot_size, layout_.slot_size);
+        expect("slot alignment", h.slot_align, layout_.slot_align);
+        expect("control block size", h.control_size, layout_.control_size);
+        expect("control block alignment", h.control_align, layout_.control_align);
+        expect("control block offset", h.control_offset, geometry_.control_offset);
+        expect("slots offset", h.slots_offset, geometry_.slots_offset);
+        return fault;
     }
 
     [[noreturn]] void fail(const std::string& why) const {
@@ -384,6 +421,7 @@ class segment {
     std::unique_ptr<segment_backend> backend_;
     request req_;
     std::byte* base_ = nullptr;
+    memory_layout layout_{};
     segment_geometry geometry_{};
     std::uint64_t capacity_ = 0;
     process_record self_{};

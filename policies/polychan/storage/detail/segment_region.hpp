@@ -2,10 +2,12 @@
 // segment's control block and slot array, placed after the segment header.
 #pragma once
 
+#include <polychan/storage/detail/integrity.hpp>
 #include <polychan/storage/detail/segment.hpp>
 
 #include <cstddef>
 #include <new>
+#include <string>
 #include <type_traits>
 
 namespace polychan::storage::detail {
@@ -34,7 +36,15 @@ class segment_region {
     segment_region(const segment_region&) = delete;
     segment_region& operator=(const segment_region&) = delete;
 
-    Slot& slot(std::size_t i) noexcept { return slots_[i]; }
+    /// Slot `i`. An index read from shared memory is untrusted and the sync cores check it
+    /// first; this is the backstop (one compare): a bad index marks the segment corrupt and
+    /// yields slot 0, so that no access leaves the segment.
+    Slot& slot(std::size_t i) noexcept {
+        if (i < capacity_) [[likely]]
+            return slots_[i];
+        out_of_bounds(i);
+        return slots_[0];
+    }
     Control& control() noexcept { return *control_; }
     std::size_t capacity() const noexcept { return capacity_; }
 
@@ -43,11 +53,37 @@ class segment_region {
     bool created() const noexcept { return seg_.created(); }
     void mark_initialised() noexcept { seg_.mark_initialised(); }
 
+    /// Integrity (storage/detail/integrity.hpp). Whether this process found the segment corrupt.
+    bool corrupt() const noexcept { return fault_.found(); }
+    /// Records a fault the sync core found (the first one is kept).
+    void found_corrupt(std::string what) { fault_.record(std::move(what)); }
+    /// What was found wrong, or "".
+    std::string corruption() const { return fault_.what(); }
+    /// Re-checks the header against what this process attached to; false if it or an
+    /// earlier check found a fault.
+    bool header_intact() {
+        if (fault_.found()) return false;
+        std::string fault = seg_.header_fault();
+        if (fault.empty()) return true;
+        fault_.record(std::move(fault));
+        return false;
+    }
+
   private:
+    [[gnu::cold, gnu::noinline]] void out_of_bounds(std::size_t i) noexcept {
+        try {
+            fault_.record("slot index " + std::to_string(i) + " out of bounds (capacity " + std::to_string(capacity_) +
+                          ")");
+        } catch (...) {
+            fault_.record_without_text();
+        }
+    }
+
     segment& seg_;
     Control* control_ = nullptr;
     Slot* slots_ = nullptr;
     std::size_t capacity_ = 0;
+    corruption_latch fault_;
 };
 
 } // namespace polychan::storage::detail
