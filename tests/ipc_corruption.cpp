@@ -279,6 +279,30 @@ TEST_CASE("ipc corruption: a writer blocked on a full channel wakes with corrupt
     SECTION("spsc: header") { blocked_writer_wakes_corrupt<polychan::sync::spsc>(header_corruptions()[4]); }
 }
 
+TEST_CASE("ipc corruption: spsc: a write claim this process did not make, and flags that are not 0 or 1",
+          "[ipc][corruption]") {
+    using core = core_of<polychan::sync::spsc>;
+    std::string const name = unique_name("flags");
+    auto ch = warmed_up<polychan::sync::spsc>(name);
+    auto w = ch.writer();
+    auto r = ch.reader();
+    {
+        raw_segment raw{name};
+        // Neither is a bool in the segment: any byte there is a defined value (not UB).
+        raw.control<core>().closed.store(0x5A);
+    }
+    CHECK(ch.local().is_closed());
+    item got{};
+    CHECK(r.try_read(got) == status::closed);
+    {
+        raw_segment raw{name};
+        raw.control<core>().closed.store(0);
+        raw.control<core>().claimed.store(0xFFFF'FFFFu);
+    }
+    CHECK(w.try_write(item::make(1)) == status::corrupt);
+    CHECK_THAT(ch.corruption(), Catch::Contains("a write claim is open that this process did not make"));
+}
+
 TEST_CASE("ipc corruption: a pid out of range in the owner table is a dead owner, not a process group",
           "[ipc][corruption]") {
     // kill(0, 0) and kill(-n, 0) ask about process groups and succeed: such a record must

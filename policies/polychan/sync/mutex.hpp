@@ -101,7 +101,7 @@ class mutex::core {
         std::size_t evict_waiters = 0; // writers waiting for an item they could evict
         std::uint64_t published = 0;   // items ever published: the publish sequence
         std::uint64_t repairs = 0;     // rebuilds after a process died (shared memory only)
-        bool closed = false;
+        std::uint32_t closed = 0;      // not bool: a peer may leave any byte here; not 0 means closed
         std::atomic<std::uint64_t> discarded{0};
     };
 
@@ -151,7 +151,7 @@ class mutex::core {
     claim<write_ticket> try_claim_write() {
         lock_type lock = locked();
         if (corrupt()) return {status::corrupt};
-        if (ctl().closed) return {status::closed};
+        if (ctl().closed != 0) return {status::closed};
         if (ctl().free_top == nil) {
             if constexpr (Storage::unbounded) {
                 auto const [first, last] = mem_.grow();
@@ -173,7 +173,7 @@ class mutex::core {
     bool wait_writable(deadline d, wake_on why) {
         lock_type lock = locked();
         auto const can_proceed = [&] {
-            return corrupt() || ctl().closed || ctl().free_count > 0 ||
+            return corrupt() || ctl().closed != 0 || ctl().free_count > 0 ||
                    (why == wake_on::free_or_ready_slot && ctl().ready_count > 0);
         };
         if (why == wake_on::free_or_ready_slot) ++ctl().evict_waiters;
@@ -186,7 +186,7 @@ class mutex::core {
     status publish(write_ticket w) {
         lock_type lock = locked();
         if (corrupt()) return status::corrupt; // the lists cannot take the slot back
-        if (ctl().closed) {
+        if (ctl().closed != 0) {
             // Go semantics: nothing is delivered after close; the writer is told so.
             w.s->item.destroy();
             push_free(w.index);
@@ -223,7 +223,7 @@ class mutex::core {
     claim<read_ticket> try_claim_read() {
         lock_type lock = locked();
         if (corrupt()) return {status::corrupt};
-        if (ctl().ready_head == nil) return {ctl().closed ? status::closed : status::empty};
+        if (ctl().ready_head == nil) return {ctl().closed != 0 ? status::closed : status::empty};
         std::uint32_t const i = pop_ready();
         if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
         return {status::ok, {&mem_.slot(i), i}};
@@ -232,7 +232,7 @@ class mutex::core {
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         lock_type lock = locked();
-        return wait(lock, ctl().readable, d, [&] { return corrupt() || ctl().closed || ctl().ready_count > 0; });
+        return wait(lock, ctl().readable, d, [&] { return corrupt() || ctl().closed != 0 || ctl().ready_count > 0; });
     }
 
     /// Returns a read slot (its item already destroyed) to the free pool.
@@ -300,7 +300,7 @@ class mutex::core {
     void close() {
         {
             lock_type lock = locked();
-            ctl().closed = true;
+            ctl().closed = 1;
         }
         ctl().readable.notify_all();
         ctl().writable.notify_all();
@@ -308,7 +308,7 @@ class mutex::core {
     /// Whether close() was called.
     bool is_closed() const {
         lock_type lock = locked();
-        return ctl().closed;
+        return ctl().closed != 0;
     }
     /// Items published and not yet claimed.
     std::size_t ready_size() const {

@@ -164,6 +164,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         Storage::process_shared ? polychan::detail::fence_scope::system : polychan::detail::fence_scope::process;
 
     static constexpr u64 no_position = ~u64{0};
+    // Not bool: in shared memory a peer may leave any byte there, and loading a bool that is
+    // neither 0 nor 1 is undefined behaviour. Any value other than 0 means set.
+    using flag = std::uint32_t;
 
   public:
     // The memory layout, public so that tools and tests can inspect a segment.
@@ -180,7 +183,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // slot's `published`, so the writer's stores here never wait for this line.
         alignas(spsc_detail::cache_line) atomic<u64> tail{0};
         atomic<u64> evicted{0};        // items the writer evicted (discard_old), for free_size
-        atomic<bool> claimed{false};   // a write transaction is open (one at a time)
+        atomic<flag> claimed{0};       // a write transaction is open (one at a time)
         u64 cached_frontier = 0;       // writer's copy of `frontier`
         u64 evicted_for = no_position; // the position whose slot the writer just emptied itself
         // The reader's line: the writer touches `head` only to evict (discard_old) or after close.
@@ -192,7 +195,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // not take the reader's line away from the reader's next take.
         alignas(spsc_detail::cache_line) atomic<u64> frontier{0};
         // Written once (close) or around a sleep, read by every operation.
-        alignas(spsc_detail::cache_line) atomic<bool> closed{false};
+        alignas(spsc_detail::cache_line) atomic<flag> closed{0};
         alignas(spsc_detail::cache_line) wait_word reader_sleeps{0};
         alignas(spsc_detail::cache_line) wait_word writer_sleeps{0};
         alignas(spsc_detail::cache_line) atomic<u64> discarded{0};
@@ -234,16 +237,24 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Takes a free slot without waiting: ok, full, or closed.
     claim<write_ticket> try_claim_write() {
         control& c = ctl();
-        if (c.claimed.load(std::memory_order_relaxed))
+        if (c.claimed.load(std::memory_order_relaxed) != 0) {
+            if constexpr (Storage::process_shared) {
+                if (!own_claim_.open) { // set in the segment, not by this process
+                    mem_.found_corrupt("writer: a write claim is open that this process did not make");
+                    return {status::corrupt};
+                }
+            }
             throw std::logic_error("polychan: spsc allows one write transaction at a time");
+        }
         if (corrupt()) return {status::corrupt};
-        if (c.closed.load(std::memory_order_relaxed)) return {status::closed};
+        if (c.closed.load(std::memory_order_relaxed) != 0) return {status::closed};
         u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
         if (p - c.cached_frontier >= capacity() && c.evicted_for != p) {
             c.cached_frontier = c.frontier.load(Orders::reuse);
             if (p - c.cached_frontier >= capacity()) return {status::full};
         }
-        c.claimed.store(true, std::memory_order_relaxed);
+        c.claimed.store(1, std::memory_order_relaxed);
+        set_own_claim(true);
         return {status::ok, {&slot_at(p), p}};
     }
 
@@ -260,26 +271,30 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
         return await(
             ctl().writer_sleeps, d,
-            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo); }, true,
+            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo) != 0; }, true,
             pauses_per_check);
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
     status publish(write_ticket w) {
         control& c = ctl();
-        c.claimed.store(false, std::memory_order_relaxed);
+        c.claimed.store(0, std::memory_order_relaxed);
+        set_own_claim(false);
         c.evicted_for = no_position;
         w.s->published.store(w.position + 1, Orders::publish);
         c.tail.store(w.position + 1, Orders::count); // sizes and ring_fault: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
-        if (c.closed.load(std::memory_order_relaxed)) [[unlikely]]
+        if (c.closed.load(std::memory_order_relaxed) != 0) [[unlikely]]
             return settle_after_close(w);
         wake(c.reader_sleeps);
         return status::ok;
     }
 
     /// Gives up an unpublished write slot: nothing was made visible, so it is simply reused.
-    void cancel(write_ticket) { ctl().claimed.store(false, std::memory_order_relaxed); }
+    void cancel(write_ticket) {
+        ctl().claimed.store(0, std::memory_order_relaxed);
+        set_own_claim(false);
+    }
 
     // ---- reader ----------------------------------------------------------------------
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
@@ -291,7 +306,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             if (h & drained_bit) return {status::closed};
             u64 const p = h >> 1;
             if (!in_slot(p)) {
-                if (!c.closed.load(std::memory_order_relaxed)) return {status::empty};
+                if (c.closed.load(std::memory_order_relaxed) == 0) return {status::empty};
                 // Closed and nothing seen. A publish that missed the close is visible after
                 // this fence; one that saw it settles at head, racing this CAS.
                 Atomics::heavy_fence(Orders::drain_fence, scope);
@@ -315,7 +330,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         slot const& s = slot_at(p);
         return await(
             ctl().reader_sleeps, d,
-            [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo); }, false);
+            [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo) != 0; }, false);
     }
 
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
@@ -337,7 +352,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     void take_over_side(bool writer) {
         control& c = ctl();
         if (writer) {
-            c.claimed.store(false, std::memory_order_relaxed);
+            c.claimed.store(0, std::memory_order_relaxed);
+            set_own_claim(false);
             c.evicted_for = no_position;
             return;
         }
@@ -374,6 +390,12 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return true;
     }
 
+    /// Items ever published (the writer's `tail`). A writer restarted after a crash resumes
+    /// its sequence here. One that died between making item p visible and counting it
+    /// resumes at p and writes p again into the same slot, with the same position: a reader
+    /// that took p already waits at another position and never sees it twice.
+    std::uint64_t published() const { return ctl().tail.load(Orders::counted); }
+
     // A statistic only: nothing is ordered by it.
     /// Adds one to the discard counter (the ordering calls it for every item it drops).
     void count_discarded() { ctl().discarded.fetch_add(1, std::memory_order_relaxed); }
@@ -386,13 +408,13 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Marks the channel closed and wakes every waiter.
     void close() {
-        ctl().closed.store(true, Orders::close);
+        ctl().closed.store(1, Orders::close);
         Atomics::light_fence(Orders::close_fence, scope);
         wake(ctl().reader_sleeps);
         wake(ctl().writer_sleeps);
     }
     /// Whether close() was called.
-    bool is_closed() const { return ctl().closed.load(std::memory_order_relaxed); }
+    bool is_closed() const { return ctl().closed.load(std::memory_order_relaxed) != 0; }
 
     /// What this process found wrong in the shared state ("" if nothing; always "" on the heap).
     std::string corruption() const {
@@ -442,7 +464,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     std::size_t free_size() const {
         u64 const gone = ctl().released.load(std::memory_order_relaxed) + ctl().evicted.load(std::memory_order_relaxed);
         std::size_t const in_use = clamp(ctl().tail.load(std::memory_order_relaxed), gone) +
-                                   (ctl().claimed.load(std::memory_order_relaxed) ? 1 : 0);
+                                   (ctl().claimed.load(std::memory_order_relaxed) != 0 ? 1 : 0);
         return capacity() - std::min(in_use, capacity());
     }
     /// The number of slots.
@@ -453,6 +475,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     slot& slot_at(u64 p) const noexcept { return const_cast<region_type&>(mem_).slot(p % mem_.capacity()); }
     std::size_t clamp(u64 more, u64 less) const noexcept {
         return more > less ? static_cast<std::size_t>(std::min<u64>(more - less, capacity())) : 0;
+    }
+
+    void set_own_claim(bool open) noexcept {
+        if constexpr (Storage::process_shared) own_claim_.open = open;
     }
 
     /// Whether this process found the shared state corrupt (never on the heap).
@@ -572,6 +598,13 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     mutable region_type mem_;
+    // Shared memory: whether this process holds the write claim. `claimed` lives in the
+    // segment, where a peer may set it: only this tells a second transaction from corruption.
+    struct own_claim {
+        bool open = false;
+    };
+    struct no_own_claim {};
+    [[no_unique_address]] std::conditional_t<Storage::process_shared, own_claim, no_own_claim> own_claim_;
 };
 
 } // namespace polychan::sync
