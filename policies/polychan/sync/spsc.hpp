@@ -326,11 +326,17 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
-        u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
-        slot const& s = slot_at(p);
+        // The item of `first` may never come: in a full ring (discard_old) the writer evicts
+        // it, moves head past it and writes a later position into its slot. So head is
+        // re-read too: a moved head ends the wait, and the next take starts from there.
+        u64 const first = ctl().head.load(std::memory_order_relaxed) >> 1;
         return await(
             ctl().reader_sleeps, d,
-            [&](std::memory_order mo) { return s.published.load(mo) == p + 1 || ctl().closed.load(mo) != 0; }, false);
+            [&](std::memory_order mo) {
+                u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
+                return p != first || slot_at(p).published.load(mo) == p + 1 || ctl().closed.load(mo) != 0;
+            },
+            false);
     }
 
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
@@ -575,6 +581,14 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             // corrupts it need not wake anybody.
             if constexpr (Storage::process_shared) {
                 if (!intact(as_writer)) break; // woken: the next attempt reports `corrupt`
+            }
+            // A sleeper woken again and again (its condition still false) must not overrun its
+            // deadline. (Relacy's waits time out when the model decides, not by the clock.)
+            if constexpr (!spsc_detail::models_waiting<Atomics>) {
+                if (d.expired()) {
+                    w.store(0, std::memory_order_relaxed);
+                    return ready_now(std::memory_order_relaxed);
+                }
             }
             w.store(1, std::memory_order_relaxed);
             Atomics::heavy_fence(Orders::sleep_fence, scope);

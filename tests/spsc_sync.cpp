@@ -1,0 +1,87 @@
+// polychan tests — the spsc sync policy's own guarantees, beyond the conformance suite.
+//
+// A reader blocked at position p of a full discard_old / always_last ring must not wait for
+// p itself: the writer may evict p, move head past it and write a later position into p's
+// slot, so "slot p holds p" never becomes true. (Found by the soak test: the reader stayed
+// blocked in read() with 8 items ready until close(); read_for overran its timeout.)
+#include <polychan/polychan.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+namespace {
+using namespace std::chrono_literals;
+namespace pc = polychan;
+
+template <class Ordering>
+void reader_never_waits_for_an_evicted_item() {
+    pc::channel<std::uint64_t, pc::storage::heap, Ordering, pc::sync::spsc> ch{8};
+    std::atomic<bool> stop{false};
+    // Catch2's assertions are not thread-safe: the threads count, the test thread checks.
+    std::atomic<std::uint64_t> written{0}, received{0}, refused{0}, out_of_order{0};
+    std::thread writer{[&] {
+        for (std::uint64_t i = 0; !stop.load(); ++i) {
+            if (ch.write(i) != pc::status::ok) refused.fetch_add(1);
+            written.store(i + 1);
+        }
+    }};
+    std::thread reader{[&] {
+        std::uint64_t v = 0, last = 0;
+        bool first = true;
+        while (ch.read(v)) {
+            if (!first && v <= last) out_of_order.fetch_add(1); // FIFO among survivors, nothing twice
+            first = false;
+            last = v;
+            received.fetch_add(1);
+        }
+    }};
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    writer.join();
+    // The writer has stopped; what is left must reach the reader without any further write.
+    auto const until = std::chrono::steady_clock::now() + 5s;
+    while (ch.ready_size() > 0 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+    CHECK(ch.ready_size() == 0);
+    ch.close();
+    reader.join();
+    CHECK(refused.load() == 0);
+    CHECK(out_of_order.load() == 0);
+    CHECK(received.load() + ch.discarded_count() == written.load());
+}
+
+/// read_for on a ring the writer keeps evicting under it ends close to its timeout.
+template <class Ordering>
+void read_for_keeps_its_deadline() {
+    pc::channel<std::uint64_t, pc::storage::heap, Ordering, pc::sync::spsc> ch{4};
+    std::atomic<bool> stop{false};
+    std::thread writer{[&] {
+        for (std::uint64_t i = 0; !stop.load(); ++i) ch.write(i);
+    }};
+    std::uint64_t v = 0;
+    for (int k = 0; k < 200; ++k) {
+        auto const t0 = std::chrono::steady_clock::now();
+        pc::status const s = ch.read_for(v, 20ms);
+        CHECK((s == pc::status::ok || s == pc::status::timeout));
+        // Not a timing assertion on speed: a wait that overruns by a second is a wait that
+        // ignored its deadline (the bug measured 60-450 ms over a 20 ms timeout).
+        CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+    }
+    stop = true;
+    writer.join();
+}
+
+} // namespace
+
+TEMPLATE_TEST_CASE("spsc: a blocked reader is never left waiting for an item the writer evicted", "[spsc]",
+                   pc::ordering::discard_old, pc::ordering::always_last) {
+    reader_never_waits_for_an_evicted_item<TestType>();
+}
+
+TEMPLATE_TEST_CASE("spsc: read_for under constant eviction returns", "[spsc]", pc::ordering::discard_old,
+                   pc::ordering::always_last) {
+    read_for_keeps_its_deadline<TestType>();
+}
