@@ -146,7 +146,7 @@ std::vector<corruption> spsc_corruptions() {
     return {
         {"tail", "tail more than the capacity ahead of head",
          [=](raw_segment& s) { ctl(s).tail.store(warm_up + 1000); }},
-        {"head beyond", "the head's slot holds another position", [=](raw_segment& s) { ctl(s).head.store(40 << 1); }},
+        {"head beyond", "reader: head past tail", [=](raw_segment& s) { ctl(s).head.store(40 << 1); }},
         {"head behind", "frontier past head", [=](raw_segment& s) { ctl(s).head.store(2 << 1); }},
         {"frontier", "frontier past head", [=](raw_segment& s) { ctl(s).frontier.store(1000); }},
         {"published", "the head's slot holds another position",

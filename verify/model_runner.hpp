@@ -120,6 +120,12 @@ inline int run(const model& m, int argc, char** argv) {
         auto const must = [&](const char* order) {
             return std::find(m.must_catch.begin(), m.must_catch.end(), order) != m.must_catch.end();
         };
+        for (const std::string& order : m.must_catch) { // a misspelt or unlisted order would pass unseen
+            if (std::none_of(m.mutants.begin(), m.mutants.end(), [&](const mutant& x) { return order == x.order; })) {
+                std::cerr << m.algorithm << ": must catch '" << order << "', which has no mutant\n";
+                return 2;
+            }
+        }
         for (const mutant& x : m.mutants) {
             if (only && std::string_view{only} != x.order) continue;
             if (required_only && !must(x.order)) continue;

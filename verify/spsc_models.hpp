@@ -49,6 +49,8 @@ POLYCHAN_SPSC_MUTANT(drain_fence, acq_rel)
 POLYCHAN_SPSC_MUTANT(close, relaxed)
 POLYCHAN_SPSC_MUTANT(count, relaxed)
 POLYCHAN_SPSC_MUTANT(counted, relaxed)
+POLYCHAN_SPSC_MUTANT(evict, relaxed)
+POLYCHAN_SPSC_MUTANT(see_evictions, relaxed)
 #undef POLYCHAN_SPSC_MUTANT
 
 /// Every mutant of spsc_orders run against the model tests. Orders that are relaxed in
@@ -64,7 +66,8 @@ std::vector<mutant> spsc_mutants() {
         POLYCHAN_ROW(publish, relaxed),     POLYCHAN_ROW(observe, relaxed),       POLYCHAN_ROW(finish, relaxed),
         POLYCHAN_ROW(reuse, relaxed),       POLYCHAN_ROW(publish_fence, acq_rel), POLYCHAN_ROW(release_fence, acq_rel),
         POLYCHAN_ROW(close_fence, acq_rel), POLYCHAN_ROW(sleep_fence, acq_rel),   POLYCHAN_ROW(drain_fence, acq_rel),
-        POLYCHAN_ROW(close, relaxed),       POLYCHAN_ROW(count, relaxed),         POLYCHAN_ROW(counted, relaxed)};
+        POLYCHAN_ROW(close, relaxed),       POLYCHAN_ROW(count, relaxed),         POLYCHAN_ROW(counted, relaxed),
+        POLYCHAN_ROW(evict, relaxed),       POLYCHAN_ROW(see_evictions, relaxed)};
 #undef POLYCHAN_ROW
 }
 

@@ -92,6 +92,11 @@ struct spsc_orders {
     // that ring_fault's bound tail - head <= capacity holds for any healthy ring.
     static constexpr std::memory_order count = std::memory_order_release;
     static constexpr std::memory_order counted = std::memory_order_acquire;
+    // An eviction (discard_old: the writer moves head past the oldest item) comes with the
+    // publishes before it, for ring_fault's reads of the slot at head and of tail. (Weakening
+    // see_evictions is caught; evict is not: see docs/verification.md.)
+    static constexpr std::memory_order evict = std::memory_order_release;
+    static constexpr std::memory_order see_evictions = std::memory_order_acquire;
 };
 
 /// `spsc` with a chosen atomics backend, memory orders and spin count before sleeping.
@@ -389,7 +394,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         u64 const p = c.tail.load(std::memory_order_relaxed);
         if (p < capacity()) return false;
         u64 h = (p - capacity()) << 1;
-        if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) return false;
+        if (!c.head.compare_exchange_strong(h, h + 2, Orders::evict, std::memory_order_relaxed)) return false;
         slot_at(p - capacity()).item.destroy();
         c.evicted.store(c.evicted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         c.evicted_for = p;
@@ -437,7 +442,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Relacy models assert it after every operation):
     ///   frontier <= head        frontier is stored (finish) after the take that passed it
     ///   tail - head <= capacity tail is stored (count) after the writer saw a head that far
-    ///   head <= tail            writer only: its own tail, and head never passes a publish
+    ///   head <= tail            writer: its own tail, and head never passes a publish;
+    ///                           reader: head <= tail + 1, a tail read after head (the
+    ///                           reader's own take saw publish p - 1, an eviction (evict)
+    ///                           came after the publishes before it)
     ///   held, took_until        reader only: its own records, within capacity / frontier..head
     ///   slot(head).published    reader only: its own head's slot holds that position, the
     ///                           one a lap before, or (evicted since, head moved) a later one
@@ -446,12 +454,13 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control const& c = ctl();
         u64 const f = c.frontier.load(Orders::reuse);
         u64 const t = c.tail.load(Orders::counted);
-        u64 const h = c.head.load(std::memory_order_relaxed);
+        u64 const h = c.head.load(Orders::see_evictions);
         if (h & drained_bit) return nullptr; // finished: the counters are never used again
         u64 const p = h >> 1;
         if (f > p) return "frontier past head";
         if (t > p && t - p > capacity()) return "tail more than the capacity ahead of head";
         if (as_writer) return p > t ? "head past tail" : nullptr;
+        if (p > c.tail.load(Orders::counted) + 1) return "head past tail";
         if (c.held > capacity()) return "reader holds more slots than there are";
         if (c.took_until < f || c.took_until > p) return "reader's last take outside frontier .. head";
         u64 const v = slot_at(p).published.load(Orders::observe);

@@ -1,73 +1,74 @@
-// polychan — a process-shared counting semaphore (a POSIX sem_t with pshared = 1), with the
-// interface of std::counting_semaphore so a sync policy can use either.
+// polychan — a process-shared counting semaphore on a shared futex word, with the interface
+// of std::counting_semaphore so a sync policy can use either.
 //
-// glibc's sem_t is one atomic word (value and waiter count) plus a futex: it holds no lock,
-// so a process killed inside sem_post or sem_wait cannot block the others. A process that
-// dies between acquire and release does lose that unit, as with any semaphore.
+// The count is the futex word itself: release adds and wakes, acquire takes one if there is
+// one and otherwise sleeps while the word reads 0. It holds no lock, so a process killed
+// inside release or acquire cannot block the others (one that dies between acquire and
+// release does lose that unit, as with any semaphore).
+//
+// Not glibc's sem_t: it lives in shared memory too, and glibc aborts the process ("The futex
+// facility returned an unexpected error code") when a peer has overwritten its bytes. Here
+// every value of the word is a count: a bad one can only wake a sleeper for nothing, which
+// the sync policy's own checks then report as corruption.
 #pragma once
 
-#include <polychan/ipc/error.hpp>
+#include <polychan/storage/detail/futex.hpp>
+#include <polychan/storage/detail/futex_word.hpp>
 
-#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstddef>
-#include <cstring>
-#include <ctime>
-#include <string>
-
-#include <semaphore.h>
+#include <cstdint>
 
 namespace polychan::storage::detail {
 
 template <std::ptrdiff_t LeastMaxValue>
 class pshared_semaphore {
-    static_assert(LeastMaxValue >= 0 && static_cast<unsigned long long>(LeastMaxValue) <= SEM_VALUE_MAX,
-                  "polychan: a process-shared semaphore counts at most SEM_VALUE_MAX");
+    static_assert(LeastMaxValue >= 0 && LeastMaxValue <= INT_MAX, "polychan: a futex semaphore counts at most INT_MAX");
 
   public:
     static constexpr std::ptrdiff_t max() noexcept { return LeastMaxValue; }
 
-    explicit pshared_semaphore(std::ptrdiff_t desired) {
-        if (::sem_init(&sem_, 1, static_cast<unsigned>(desired)) != 0) fail("sem_init");
-    }
+    explicit pshared_semaphore(std::ptrdiff_t desired) noexcept : count_{static_cast<std::uint32_t>(desired)} {}
     // Never destroyed: another process may still wait on it.
     ~pshared_semaphore() = default;
     pshared_semaphore(const pshared_semaphore&) = delete;
     pshared_semaphore& operator=(const pshared_semaphore&) = delete;
 
-    void release(std::ptrdiff_t update = 1) {
-        for (; update > 0; --update)
-            if (::sem_post(&sem_) != 0) fail("sem_post");
+    void release(std::ptrdiff_t update = 1) noexcept {
+        // Release: what the releaser did before is visible to whoever takes the unit.
+        count_.fetch_add(static_cast<std::uint32_t>(update), std::memory_order_release);
+        futex::wake(count_, update < INT_MAX ? static_cast<int>(update) : INT_MAX);
     }
-    void acquire() {
-        while (::sem_wait(&sem_) != 0)
-            if (errno != EINTR) fail("sem_wait");
+    void acquire() noexcept {
+        while (!try_acquire()) count_.wait(0);
     }
-    bool try_acquire() noexcept { return ::sem_trywait(&sem_) == 0; }
+    bool try_acquire() noexcept {
+        // Relaxed: only a guess at the count; the CAS below is what takes a unit.
+        std::uint32_t c = count_.load(std::memory_order_relaxed);
+        while (c > 0)
+            // Acquire: pairs with release(); relaxed on failure, when nothing is taken.
+            if (count_.compare_exchange_weak(c, c - 1, std::memory_order_acquire, std::memory_order_relaxed))
+                return true;
+        return false;
+    }
     template <class Rep, class Period>
-    bool try_acquire_for(std::chrono::duration<Rep, Period> d) {
+    bool try_acquire_for(std::chrono::duration<Rep, Period> d) noexcept {
         return try_acquire_until(std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::nanoseconds>(d));
     }
     template <class Clock, class Duration>
-    bool try_acquire_until(std::chrono::time_point<Clock, Duration> t) {
-        auto const steady =
-            std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::nanoseconds>(t - Clock::now());
-        auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(steady.time_since_epoch()).count();
-        timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    bool try_acquire_until(std::chrono::time_point<Clock, Duration> t) noexcept {
+        // CLOCK_MONOTONIC: a wall-clock jump neither shortens nor stretches the wait.
+        auto const until =
+            std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(t - Clock::now());
         for (;;) {
-            // CLOCK_MONOTONIC: a wall-clock jump neither shortens nor stretches the wait.
-            if (::sem_clockwait(&sem_, CLOCK_MONOTONIC, &ts) == 0) return true;
-            if (errno == ETIMEDOUT) return false;
-            if (errno != EINTR) fail("sem_clockwait");
+            if (try_acquire()) return true;
+            if (!count_.wait_until(0, until)) return try_acquire(); // timed out: a last look
         }
     }
 
   private:
-    [[noreturn]] static void fail(const char* what) {
-        throw ipc::error(std::string{"polychan: "} + what + " failed: " + std::strerror(errno));
-    }
-
-    sem_t sem_;
+    futex_word count_;
 };
 
 } // namespace polychan::storage::detail

@@ -82,7 +82,8 @@ enum class segment_state : std::uint32_t {
 
 struct segment_header {
     static constexpr std::uint64_t magic_value = 0x4e414843594c4f50ull; // "POLYCHAN" little-endian
-    static constexpr std::uint32_t current_layout_version = 3;          // 3: no bool in a control block
+    // 3: no bool in a control block; 4: the semaphore core sleeps on a futex word, not a sem_t
+    static constexpr std::uint32_t current_layout_version = 4;
     static constexpr std::size_t max_owners = 64;
     enum role : std::uint32_t { writer_role = 0, reader_role = 1 };
 
