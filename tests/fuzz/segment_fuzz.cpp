@@ -33,7 +33,7 @@
 // wait for ever, exactly as if a live peer held the lock: a peer that can write the segment
 // can always deny service that way (so can one that simply stops inside a critical
 // section), and it is not memory unsafety. Everything else in the segment is fair game,
-// but for the known findings stepped around below (TODO(lead)).
+// but for the known findings stepped around below (none at present).
 #include <polychan/ipc.hpp>
 #include <polychan/ordering/always_last.hpp>
 #include <polychan/ordering/block.hpp>
@@ -213,30 +213,13 @@ std::vector<kept_range> pthread_mutex_bytes(const peer_view& v) {
     return kept;
 }
 
-// ---- TODO(lead): known findings in the sync cores, skipped until they are fixed ------------
-// Reproducers in tests/fuzz/crashes/ (tests/fuzz/README.md). While a finding stands, the
-// CTest run steps around it so that it keeps looking for new ones; POLYCHAN_FUZZ_KNOWN=1
-// fuzzes everything (a UBSan finding would be listed in tests/fuzz/known_findings.supp
-// instead). Remove each skip with its fix.
-bool skip_known_findings() {
-    static bool const skip = std::getenv("POLYCHAN_FUZZ_KNOWN") == nullptr;
-    return skip;
-}
-
-/// TODO(lead) semaphore-ring-cell-pop-spins: a peer that rewrites a full ring cell as empty for
-/// its lap makes pop (try_claim_write on the free ring) wait for ever for a push that looks
-/// under way. Skipped: the control block and every slot's two ring cells (all of a slot but
-/// its item) are restored, so only the header and the items are fuzzed for the semaphore core.
+// ---- known findings in the sync cores, skipped until they are fixed -------------------------
+// Reproducers in tests/fuzz/crashes/ (tests/fuzz/README.md). While a finding stands, its skip
+// goes here (and POLYCHAN_FUZZ_KNOWN=1 fuzzes everything; a UBSan finding would be listed in
+// tests/fuzz/known_findings.supp instead). None stands now: every byte but the pthread
+// mutexes' is fuzzed, for every sync policy.
 template <class Sync>
-void keep_known_findings(const peer_view& v, std::vector<kept_range>& kept) {
-    if constexpr (std::is_same_v<Sync, polychan::sync::semaphore>) {
-        if (!skip_known_findings()) return;
-        segment_header const& h = v.header();
-        kept.push_back({h.control_offset, h.control_size});
-        for (std::uint64_t i = 0; i < h.capacity; ++i)
-            kept.push_back({h.slots_offset + i * h.slot_size, h.slot_size - sizeof(item)});
-    }
-}
+void keep_known_findings(const peer_view&, std::vector<kept_range>&) {}
 
 /// The hostile peer: its own mapping of the segment, and patches written through it. The
 /// kept ranges are found on the pristine header, before the first patch.

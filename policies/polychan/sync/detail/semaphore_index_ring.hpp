@@ -78,8 +78,10 @@ struct semaphore_index_ring {
     /// pop gave up: the ring is corrupt (the watch has recorded why). At least the capacity,
     /// which is below `none`.
     static constexpr std::uint32_t corrupt = 0xFFFF'FFFEu;
-    /// Spins of a wait between two questions to the watch.
-    static constexpr unsigned watch_period = 1024;
+    /// Spins of a wait between two questions to the watch: once the pauses are over (64), then
+    /// every 64 yields. (On a loaded machine a yield can cost a time slice: counting yields
+    /// keeps the time between two questions short too.)
+    static constexpr unsigned watch_period = 64;
     /// How long a watched wait lets one cell hold the item of the lap before, or stay empty at
     /// head (see the top of this file). No running thread takes this long between its two
     /// stores: it is stopped (a debugger, SIGSTOP) or dead, or the ring was forged to look
