@@ -33,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include <unistd.h>
@@ -154,31 +155,23 @@ class segment {
     /// Attached processes use their own checked values, so a changed field misleads nobody;
     /// it still means a peer wrote where it must not, and the segment is not to be trusted.
     std::string header_fault() const {
-        // Raw compares first: a sleeper calls this every 50 ms and a waiter before each
-        // sleep, so the sound case must not allocate or format anything.
+        // A sleeper calls this every 50 ms and a waiter before each sleep: fields are compared
+        // raw, and only the first that differs is formatted.
         segment_header const& h = header();
-        auto const state = h.state.load(std::memory_order_relaxed);
-        bool const sound =
-            h.magic == segment_header::magic_value && h.layout_version == segment_header::current_layout_version &&
-            (state == static_cast<std::uint32_t>(segment_state::ready) ||
-             state == static_cast<std::uint32_t>(segment_state::removed)) &&
-            h.segment_size == geometry_.total && h.channel_name.view() == std::string_view{req_.name} &&
-            h.storage.view() == req_.identity.storage && h.ordering.view() == req_.identity.ordering &&
-            h.sync.view() == req_.identity.sync && h.type_hash == req_.identity.type_hash &&
-            h.type_size == req_.identity.type_size && h.type_align == req_.identity.type_align &&
-            h.capacity == capacity_ && h.slot_size == layout_.slot_size && h.slot_align == layout_.slot_align &&
-            h.control_size == layout_.control_size && h.control_align == layout_.control_align &&
-            h.control_offset == geometry_.control_offset && h.slots_offset == geometry_.slots_offset;
-        if (sound) return {};
         std::string fault;
-        auto expect = [&](std::string_view field, const auto& now, const auto& checked) {
+        auto expect = [&](std::string_view field, const auto& now, const auto& checked, bool as_hex = false) {
             if (!fault.empty() || now == checked) return;
             std::ostringstream m;
-            m << "header field '" << field << "' changed to " << now << " (attached with " << checked << ")";
+            m << "header field '" << field << "' changed to ";
+            if constexpr (std::is_integral_v<std::decay_t<decltype(now)>>) {
+                if (as_hex) m << std::hex << "0x";
+            }
+            m << now << " (attached with " << (as_hex ? "0x" : "") << checked << ")";
             fault = m.str();
         };
-        expect("magic", hex(h.magic), hex(segment_header::magic_value));
+        expect("magic", h.magic, segment_header::magic_value, true);
         expect("layout version", h.layout_version, segment_header::current_layout_version);
+        auto const state = h.state.load(std::memory_order_relaxed);
         if (state != static_cast<std::uint32_t>(segment_state::removed))
             expect("state", state, static_cast<std::uint32_t>(segment_state::ready));
         expect("segment size", h.segment_size, geometry_.total);
@@ -186,7 +179,7 @@ class segment {
         expect("storage policy", h.storage.view(), req_.identity.storage);
         expect("ordering policy", h.ordering.view(), req_.identity.ordering);
         expect("sync policy", h.sync.view(), req_.identity.sync);
-        expect("item type", hex(h.type_hash), hex(req_.identity.type_hash));
+        expect("item type", h.type_hash, req_.identity.type_hash, true);
         expect("item size", h.type_size, req_.identity.type_size);
         expect("item alignment", h.type_align, req_.identity.type_align);
         expect("capacity", h.capacity, capacity_);
