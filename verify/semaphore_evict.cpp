@@ -61,7 +61,6 @@ using always_last_eviction = eviction<ordering::always_last>::test<Capacity, Ord
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_semaphore_model<discard_old_eviction, always_last_eviction>(
-        "semaphore eviction (discard_old, always_last; held read slot, doorbell)", argc, argv,
-        {"give", "enlist", "recheck"});
+    return run_semaphore_model<catches<"give", "enlist", "recheck">, discard_old_eviction, always_last_eviction>(
+        "semaphore eviction (discard_old, always_last; held read slot, doorbell)", argc, argv);
 }

@@ -11,7 +11,6 @@
 #include <polychan/sync/semaphore.hpp>
 
 #include <cstddef>
-#include <initializer_list>
 #include <string_view>
 
 #include "model_runner.hpp" // last: it brings in Relacy's macros
@@ -97,32 +96,36 @@ POLYCHAN_SEMAPHORE_MUTANT(enlist, acq_rel)
 POLYCHAN_SEMAPHORE_MUTANT(recheck, acquire)
 #undef POLYCHAN_SEMAPHORE_MUTANT
 
-/// Every mutant of semaphore_orders against the model tests. Orders that are relaxed in
-/// production have no weaker step and no mutant.
-template <template <std::size_t, class> class... Tests>
+/// The mutants of semaphore_orders that `Catches` names, against the model tests (each other
+/// mutant is another model's job, and running it here would only spend its whole iteration
+/// budget, so it is not even compiled). Orders that are relaxed in production have no weaker
+/// step and no mutant.
+template <class Catches, template <std::size_t, class> class... Tests>
 std::vector<mutant> semaphore_mutants() {
     using sync::semaphore_orders;
+    std::vector<mutant> rows;
 #define POLYCHAN_ROW(order, weaker)                                                                                    \
-    mutant {                                                                                                           \
-#order, semaphore_orders::order, semaphore_##order##_to_##weaker::order,                                       \
-            simulate_semaphore_capacities < semaphore_##order##_to_##weaker, Tests...>                                 \
-    }
-    return {POLYCHAN_ROW(fill, relaxed),    POLYCHAN_ROW(observe, relaxed), POLYCHAN_ROW(leave, relaxed),
-            POLYCHAN_ROW(drained, relaxed), POLYCHAN_ROW(give, acq_rel),    POLYCHAN_ROW(enlist, acq_rel),
-            POLYCHAN_ROW(recheck, acquire)};
+    if constexpr (Catches::has(#order))                                                                                \
+        rows.push_back(mutant{#order, semaphore_orders::order, semaphore_##order##_to_##weaker::order,                 \
+                              simulate_semaphore_capacities<semaphore_##order##_to_##weaker, Tests...>});
+    POLYCHAN_ROW(fill, relaxed)
+    POLYCHAN_ROW(observe, relaxed)
+    POLYCHAN_ROW(leave, relaxed)
+    POLYCHAN_ROW(drained, relaxed)
+    POLYCHAN_ROW(give, acq_rel)
+    POLYCHAN_ROW(enlist, acq_rel)
+    POLYCHAN_ROW(recheck, acquire)
 #undef POLYCHAN_ROW
+    return rows;
 }
 
 /// A model executable over `Tests`: the correct orders for capacities 1 and 2, and the mutants
-/// named in `must_catch`, the ones this model is there to catch (each other mutant is another
-/// model's job, and running it here would only spend its whole iteration budget).
-template <template <std::size_t, class> class... Tests>
-int run_semaphore_model(const char* algorithm, int argc, char** argv, std::initializer_list<const char*> must_catch) {
-    model m{algorithm, simulate_semaphore_capacities<sync::semaphore_orders, Tests...>, {}, 20000};
-    for (mutant const& x : semaphore_mutants<Tests...>())
-        for (const char* name : must_catch)
-            if (std::string_view{x.order} == name) m.mutants.push_back(x);
-    m.must_catch.assign(must_catch.begin(), must_catch.end());
+/// named in `Catches`, the ones this model is there to catch.
+template <class Catches, template <std::size_t, class> class... Tests>
+int run_semaphore_model(const char* algorithm, int argc, char** argv) {
+    model m{algorithm, simulate_semaphore_capacities<sync::semaphore_orders, Tests...>,
+            semaphore_mutants<Catches, Tests...>(), 20000};
+    m.must_catch = Catches::names();
     return run(m, argc, argv);
 }
 

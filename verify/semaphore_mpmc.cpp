@@ -48,5 +48,6 @@ struct mpmc : rl::test_suite<mpmc<Capacity, Orders>, 4> {
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_semaphore_model<mpmc>("semaphore rings (block, 2 writers x 2 readers)", argc, argv, {"fill", "observe"});
+    return run_semaphore_model<catches<"fill", "observe">, mpmc>("semaphore rings (block, 2 writers x 2 readers)", argc,
+                                                                 argv);
 }

@@ -9,6 +9,6 @@ using always_last_model = polychan::verify::evicting_model<polychan::ordering::a
 } // namespace
 
 int main(int argc, char** argv) {
-    return polychan::verify::run_spsc_model<always_last_model>("spsc always_last", argc, argv,
-                                                               {"publish", "observe", "finish", "reuse"});
+    return polychan::verify::run_spsc_model<polychan::verify::catches<"publish", "observe", "finish", "reuse">,
+                                            always_last_model>("spsc always_last", argc, argv);
 }

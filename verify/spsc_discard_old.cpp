@@ -33,6 +33,6 @@ struct eviction_seen_by_checks : rl::test_suite<eviction_seen_by_checks<Capacity
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_spsc_model<discard_old_model, eviction_seen_by_checks>(
-        "spsc discard_old", argc, argv, {"publish", "observe", "finish", "reuse", "count", "counted", "see_evictions"});
+    return run_spsc_model<catches<"publish", "observe", "finish", "reuse", "count", "counted", "see_evictions">,
+                          discard_old_model, eviction_seen_by_checks>("spsc discard_old", argc, argv);
 }

@@ -75,7 +75,7 @@ struct discard_new_ring : rl::test_suite<discard_new_ring<Capacity, Orders>, 2> 
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_spsc_model<block_ring, discard_new_ring>(
-        "spsc ring (block, discard_new)", argc, argv,
-        {"publish", "observe", "finish", "reuse", "publish_fence", "release_fence", "sleep_fence"});
+    return run_spsc_model<
+        catches<"publish", "observe", "finish", "reuse", "publish_fence", "release_fence", "sleep_fence">, block_ring,
+        discard_new_ring>("spsc ring (block, discard_new)", argc, argv);
 }

@@ -62,6 +62,6 @@ using held_block = held_model<ordering::block, Capacity, Orders>;
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_spsc_model<held_block, held_discard_old, held_always_last>("spsc transactions", argc, argv,
-                                                                          {"publish", "observe", "finish", "reuse"});
+    return run_spsc_model<catches<"publish", "observe", "finish", "reuse">, held_block, held_discard_old,
+                          held_always_last>("spsc transactions", argc, argv);
 }
