@@ -1,10 +1,17 @@
 // polychan bench, family "ipc": round trip and throughput of 8-byte items between two
-// processes (fork), against boost::interprocess::message_queue, with the in-process channel
+// processes, against boost::interprocess::message_queue, with the in-process channel
 // measured in the same run as the reference a cross-process channel should approach.
+//
+// The other process is this executable started again (posix_spawn, `--peer ...`): it opens
+// the two queues by name, as two programs would. A fork()ed child would share every page of
+// the benchmark process copy-on-write, and each first write on either side would then be a
+// page fault with a TLB shoot-down on the other CPU: perf put 21% of a forked run there.
+// That is fork's cost, not the channel's.
 #include "compositions.hpp"
 #include "peers/adapter.hpp"
 #include "transfer.hpp"
 
+#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 
 #if __has_include(<polychan/ipc.hpp>)
@@ -12,13 +19,19 @@
 #define POLYCHAN_BENCH_HAVE_IPC 1
 #endif
 
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
-#include <memory>
+#include <cstring>
+#include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <string>
+
+extern char** environ;
 
 namespace polychan_bench {
 namespace {
@@ -26,78 +39,206 @@ namespace {
 using T = item<8>;
 constexpr std::size_t capacity = 1024;
 constexpr std::uint64_t round_trips = 1000;
-constexpr std::uint64_t batch = 1 << 15;
+constexpr std::uint64_t batch = 1 << 17;
+/// How long the parent waits for the peer process to attach before it calls the run failed.
+constexpr auto attach_limit = std::chrono::seconds(10);
 
-/// boost::interprocess::message_queue under a fresh name; the mapping made before fork() is
-/// shared by parent and child.
-struct message_queue_impl {
+/// How a queue of either side is made: by the parent (create, and remove when done), or by
+/// the peer process (open the parent's).
+struct create_t {};
+struct open_t {};
+
+/// A fresh queue name, unique to this process.
+std::string fresh_name() {
+    static int counter = 0;
+    return "polychan_bench_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+}
+
+/// boost::interprocess::message_queue by name. It has no close(): the end of the stream is an
+/// item (ends_with_items), as for every peer.
+class message_queue : public ends_with_items<message_queue> {
+    using queue = boost::interprocess::message_queue;
+
+  public:
     using value_type = T;
     static constexpr std::string_view name = "boost.interprocess.message_queue";
-    static constexpr bool multi = true;
+    static constexpr std::string_view key = "message_queue";
 
-    explicit message_queue_impl(std::size_t cap)
-        : name_{fresh_name()}, q{boost::interprocess::create_only, name_.c_str(), cap, sizeof(T)} {}
-    ~message_queue_impl() { boost::interprocess::message_queue::remove(name_.c_str()); }
+    message_queue(create_t, std::string n)
+        : name_{std::move(n)}, q_{boost::interprocess::create_only, name_.c_str(), capacity, sizeof(T)} {}
+    message_queue(open_t, std::string n) : q_{boost::interprocess::open_only, n.c_str()} {}
+    ~message_queue() {
+        if (!name_.empty()) queue::remove(name_.c_str());
+    }
 
-    void push(T const& v) { q.send(&v, sizeof v, 0); }
-    void pop(T& v) {
+    void push(T const& v) { q_.send(&v, sizeof v, 0); }
+    bool pop(T& v) {
         std::size_t got = 0;
         unsigned priority = 0;
-        q.receive(&v, sizeof v, got, priority);
-        if (got != sizeof v) throw std::runtime_error("message_queue: short message");
+        q_.receive(&v, sizeof v, got, priority);
+        check(got);
+        return v.seq != end_of_stream;
+    }
+    /// false if nothing came within `d`.
+    bool pop_for(T& v, std::chrono::milliseconds d) {
+        std::size_t got = 0;
+        unsigned priority = 0;
+        auto const until =
+            boost::posix_time::microsec_clock::universal_time() + boost::posix_time::milliseconds(d.count());
+        if (!q_.timed_receive(&v, sizeof v, got, priority, until)) return false;
+        check(got);
+        return true;
     }
 
-    static std::string fresh_name() {
-        static int counter = 0;
-        return "polychan_bench_mq_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  private:
+    static void check(std::size_t got) {
+        if (got != sizeof(T)) throw std::runtime_error("message_queue: short message");
     }
-
-    std::string name_;
-    boost::interprocess::message_queue q;
+    std::string name_; // set by the creator only, which removes the queue
+    queue q_;
 };
-using message_queue = blocking_peer<message_queue_impl>;
 
-/// Runs `body` in a child process, which exits with 0 when it returns and 1 if it throws.
-template <class Body>
-pid_t spawn(Body body) {
-    pid_t const pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        int rc = 0;
-        try {
-            body();
-        } catch (...) {
-            rc = 1;
-        }
-        ::_exit(rc); // no destructors, no atexit: the parent owns every shared object
+#ifdef POLYCHAN_BENCH_HAVE_IPC
+/// A named polychan channel in shared memory (polychan::ipc, default `shared_memory` storage).
+/// Each process takes the end it uses, on first use: the writer end for push, the reader end
+/// for pop, as an application would (spsc refuses a second live writer or reader).
+template <class Sync>
+class named_channel {
+    using handle = polychan::ipc::channel<T, polychan::ordering::block, Sync>;
+
+  public:
+    using value_type = T;
+    static constexpr std::string_view key = Sync::name;
+
+    named_channel(create_t, std::string const& n)
+        : ch_{polychan::ipc::create<T, polychan::ordering::block, Sync>(n, capacity)} {}
+    named_channel(open_t, std::string const& n) : ch_{polychan::ipc::open<T, polychan::ordering::block, Sync>(n)} {}
+
+    void push(T const& v) { writer().write(v); }
+    bool pop(T& v) { return reader().read(v); }
+    bool pop_for(T& v, std::chrono::milliseconds d) { return reader().read_for(v, d) == polychan::status::ok; }
+    void end_stream(int) { writer().close(); }
+
+    static std::string subject() {
+        return std::string(handle::local_channel::storage_type::name) + ".block." + std::string(Sync::name) +
+               " (cross-process)";
     }
-    return pid;
-}
-bool child_succeeded(pid_t pid) {
-    int status = 0;
-    return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+  private:
+    typename handle::writer_end& writer() {
+        if (!writer_) writer_.emplace(ch_.writer());
+        return *writer_;
+    }
+    typename handle::reader_end& reader() {
+        if (!reader_) reader_.emplace(ch_.reader());
+        return *reader_;
+    }
+    handle ch_;
+    std::optional<typename handle::writer_end> writer_;
+    std::optional<typename handle::reader_end> reader_;
+};
+#endif
+
+// ---- the peer process -------------------------------------------------------------------
+// bench_ipc --peer KEY JOB IN OUT: opens queue IN to read and OUT to write (KEY says which
+// kind), says it is ready with one item on OUT, then does JOB: `echo` sends every item back,
+// `consume` counts the items and sends the count.
+
+template <class Queue>
+int serve(std::string_view job, std::string const& in_name, std::string const& out_name) {
+    Queue in{open_t{}, in_name}, out{open_t{}, out_name};
+    T v{};
+    out.push(v); // ready
+    if (job == "echo") {
+        while (in.pop(v)) out.push(v);
+    } else {
+        std::uint64_t n = 0;
+        while (in.pop(v)) ++n;
+        v.seq = n;
+        out.push(v);
+    }
+    return 0;
 }
 
-/// Round trips with the echo in another process. The child's "ready" item starts the clock,
-/// so fork() and exec-free start-up are not measured.
+#ifdef POLYCHAN_BENCH_HAVE_IPC
+template <class... Syncs>
+int serve_channel(std::string_view key, std::string_view job, std::string const& in, std::string const& out,
+                  type_list<Syncs...>) {
+    int rc = 2;
+    ((key == Syncs::name ? (rc = serve<named_channel<Syncs>>(job, in, out), true) : false) || ...);
+    return rc;
+}
+#endif
+
+/// The peer's main: 0 when its job is done, 1 if it threw, 2 for a command line it does not know.
+int peer_main(int argc, char** argv) {
+    if (argc != 6) return 2;
+    std::string_view const key = argv[2], job = argv[3];
+    if (job != "echo" && job != "consume") return 2;
+    cpu_pin const pin{1}; // the parent runs on the first CPU
+    try {
+        if (key == message_queue::key) return serve<message_queue>(job, argv[4], argv[5]);
+#ifdef POLYCHAN_BENCH_HAVE_IPC
+        return serve_channel(key, job, argv[4], argv[5], sync_policies{});
+#else
+        return 2;
+#endif
+    } catch (std::exception const& e) {
+        std::cerr << "bench_ipc --peer " << key << ": " << e.what() << '\n';
+        return 1;
+    }
+}
+
+/// This executable started again as the peer of `Queue` for `job`. Started before the parent
+/// pins itself, so that it inherits every CPU and can take the second one.
+class peer_process {
+  public:
+    peer_process(std::string_view key, char const* job, std::string const& in, std::string const& out) {
+        std::string const k{key};
+        char const* const args[] = {"bench_ipc", "--peer", k.c_str(), job, in.c_str(), out.c_str(), nullptr};
+        if (::posix_spawn(&pid_, "/proc/self/exe", nullptr, nullptr, const_cast<char* const*>(args), environ) != 0)
+            throw std::runtime_error("posix_spawn of the peer process failed");
+    }
+    peer_process(const peer_process&) = delete;
+    peer_process& operator=(const peer_process&) = delete;
+    ~peer_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            finished();
+        }
+    }
+    /// Waits for the peer to exit; whether it did its job.
+    bool finished() {
+        int status = 0;
+        bool const ok = ::waitpid(pid_, &status, 0) == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        pid_ = -1;
+        return ok;
+    }
+
+  private:
+    pid_t pid_ = -1;
+};
+
+/// Round trips with the echo in the peer process. Its "ready" item starts the clock, so
+/// process start-up and attaching are not measured.
 template <class Queue>
 void add_cross_process_round_trip(std::string const& job, std::string_view subject, kind k) {
     add(job, subject, k, [](benchmark::State& state) {
         for (auto _ : state) {
-            Queue ping{capacity}, pong{capacity};
+            std::string const ping_name = fresh_name(), pong_name = fresh_name();
+            Queue ping{create_t{}, ping_name}, pong{create_t{}, pong_name};
+            peer_process peer{Queue::key, "echo", ping_name, pong_name};
             cpu_pin const pin{0}; // as the in-process jobs: the two processes on different CPUs
-            pid_t const child = spawn([&] {
-                cpu_pin const child_pin{1};
-                pong.push(T{}); // ready
-                echo(ping, pong);
-            });
             T ready{};
-            pong.pop(ready);
+            if (!pong.pop_for(ready, attach_limit)) {
+                state.SkipWithError("the echo process did not attach");
+                break;
+            }
             auto const t0 = clock::now();
             bool const in_order = ping_pong(ping, pong, round_trips);
             double const secs = seconds_since(t0);
             ping.end_stream(1);
-            if (!child_succeeded(child) || !in_order) state.SkipWithError("the echo process failed");
+            if (!peer.finished() || !in_order) state.SkipWithError("the echo process failed");
             state.SetIterationTime(secs);
         }
         state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * round_trips));
@@ -109,19 +250,15 @@ template <class Queue>
 void add_cross_process_throughput(std::string const& job, std::string_view subject, kind k) {
     add(job, subject, k, [](benchmark::State& state) {
         for (auto _ : state) {
-            Queue items{capacity}, back{capacity};
+            std::string const items_name = fresh_name(), back_name = fresh_name();
+            Queue items{create_t{}, items_name}, back{create_t{}, back_name};
+            peer_process peer{Queue::key, "consume", items_name, back_name};
             cpu_pin const pin{0};
-            pid_t const child = spawn([&] {
-                cpu_pin const child_pin{1};
-                T v{};
-                back.push(v); // ready
-                std::uint64_t n = 0;
-                while (items.pop(v)) ++n;
-                v.seq = n;
-                back.push(v);
-            });
             T v{};
-            back.pop(v);
+            if (!back.pop_for(v, attach_limit)) {
+                state.SkipWithError("the consumer process did not attach");
+                break;
+            }
             auto const t0 = clock::now();
             for (std::uint64_t i = 0; i < batch; ++i) {
                 v.seq = i;
@@ -130,7 +267,7 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
             items.end_stream(1);
             back.pop(v);
             double const secs = seconds_since(t0);
-            if (!child_succeeded(child) || v.seq != batch) state.SkipWithError("the consumer process lost items");
+            if (!peer.finished() || v.seq != batch) state.SkipWithError("the consumer process lost items");
             state.SetIterationTime(secs);
         }
         state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
@@ -139,42 +276,11 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
 }
 
 #ifdef POLYCHAN_BENCH_HAVE_IPC
-/// A named polychan channel in shared memory (polychan::ipc, default `shared_memory`
-/// storage), created by the parent under a fresh name. The child uses the mapping it
-/// inherits through fork(): the same segment, the same process-shared waiting, without the
-/// attach and role checks of open(), which happen once and are not what is measured here.
-template <class Sync>
-class ipc_channel_queue {
-  public:
-    using value_type = T;
-    using channel_type = polychan::ipc::channel<T, polychan::ordering::block, Sync>;
-
-    explicit ipc_channel_queue(std::size_t cap)
-        : name_{"polychan_bench_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++)},
-          ch_{polychan::ipc::create<T, polychan::ordering::block, Sync>(name_, cap)} {}
-
-    void push(T const& v) { ch_.local().write(v); }
-    bool pop(T& v) { return ch_.local().read(v); }
-    void end_stream(int) { ch_.local().close(); }
-
-    static std::string subject() {
-        return std::string(channel_type::local_channel::storage_type::name) + ".block." + std::string(Sync::name) +
-               " (cross-process)";
-    }
-
-  private:
-    static inline int counter_ = 0;
-    std::string name_;
-    channel_type ch_;
-};
-
 template <class... Syncs>
 void add_cross_process_channels(std::string const& rtt_job, std::string const& throughput_job, type_list<Syncs...>) {
-    (add_cross_process_round_trip<ipc_channel_queue<Syncs>>(rtt_job, ipc_channel_queue<Syncs>::subject(),
-                                                            kind::polychan),
-     ...);
-    (add_cross_process_throughput<ipc_channel_queue<Syncs>>(throughput_job, ipc_channel_queue<Syncs>::subject(),
-                                                            kind::polychan),
+    (add_cross_process_round_trip<named_channel<Syncs>>(rtt_job, named_channel<Syncs>::subject(), kind::polychan), ...);
+    (add_cross_process_throughput<named_channel<Syncs>>(throughput_job, named_channel<Syncs>::subject(),
+                                                        kind::polychan),
      ...);
 }
 #endif
@@ -205,4 +311,7 @@ void register_all() {
 } // namespace
 } // namespace polychan_bench
 
-int main(int argc, char** argv) { return polychan_bench::run_main(argc, argv, polychan_bench::register_all); }
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "--peer") == 0) return polychan_bench::peer_main(argc, argv);
+    return polychan_bench::run_main(argc, argv, polychan_bench::register_all);
+}
