@@ -4,6 +4,7 @@
 #include "ipc_checks.hpp"
 #include "ipc_compositions.hpp"
 #include "ipc_process.hpp"
+#include "shm_listing.hpp"
 
 #include <polychan/ipc.hpp>
 
@@ -12,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <random>
 #include <string>
@@ -378,12 +378,7 @@ TEST_CASE("ipc: the last end to detach removes the segment", "[ipc]") {
 // Declared last: Catch2 runs test cases in declaration order.
 TEST_CASE("ipc: no segment of this suite is left in /dev/shm or System V", "[ipc]") {
     std::string const mine = "polychan." + prefix();
-    std::vector<std::string> left;
-    if (DIR* d = ::opendir("/dev/shm")) {
-        while (dirent* e = ::readdir(d))
-            if (std::strncmp(e->d_name, mine.c_str(), mine.size()) == 0) left.emplace_back(e->d_name);
-        ::closedir(d);
-    }
+    std::vector<std::string> left = polychan::test::shm_names_starting_with(mine);
     for (auto const& n : names_used())
         if (segment_exists("sysv_shared_memory", n)) left.push_back("System V segment of " + n);
     INFO("left behind: " << left.size());

@@ -9,6 +9,8 @@
 // next locker repairs them from the slots' crash records (robust mutex: EOWNERDEAD), and the
 // channel is *repaired*, not marked corrupt: nothing published is lost or duplicated.
 #include "ipc_compositions.hpp"
+#include "segment_mapping.hpp"
+#include "shm_listing.hpp"
 
 #include <polychan/ipc.hpp>
 
@@ -25,7 +27,6 @@
 #include <thread>
 #include <vector>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -50,25 +51,12 @@ std::string unique_name(const std::string& what) {
 /// A second mapping of a channel's POSIX segment, as a hostile peer would make it.
 class raw_segment {
   public:
-    explicit raw_segment(const std::string& name) {
-        int const fd = ::open(("/dev/shm/polychan." + name).c_str(), O_RDWR);
-        REQUIRE(fd >= 0);
-        struct ::stat st {};
-        REQUIRE(::fstat(fd, &st) == 0);
-        size_ = static_cast<std::size_t>(st.st_size);
-        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        ::close(fd);
-        REQUIRE(p != MAP_FAILED);
-        base_ = static_cast<std::byte*>(p);
-        // Read before anything is corrupted: the header's own offsets may be the target.
-        control_ = base_ + head().control_offset;
-        slots_ = base_ + head().slots_offset;
-    }
-    raw_segment(const raw_segment&) = delete;
-    raw_segment& operator=(const raw_segment&) = delete;
-    ~raw_segment() { ::munmap(base_, size_); }
+    // The offsets are read before anything is corrupted: the header's own may be the target.
+    explicit raw_segment(const std::string& name)
+        : map_{name}, control_{map_.base() + map_.head().control_offset}, slots_{map_.base() +
+                                                                                 map_.head().slots_offset} {}
 
-    header& head() { return *reinterpret_cast<header*>(base_); }
+    header& head() { return map_.head(); }
     template <class Core>
     typename Core::control& control() {
         return *reinterpret_cast<typename Core::control*>(control_);
@@ -79,8 +67,7 @@ class raw_segment {
     }
 
   private:
-    std::byte* base_ = nullptr;
-    std::size_t size_ = 0;
+    polychan::test::segment_mapping map_;
     std::byte* control_ = nullptr;
     std::byte* slots_ = nullptr;
 };
@@ -226,16 +213,7 @@ void blocked_writer_wakes_corrupt(const corruption& c) {
     CHECK_THAT(ch.corruption(), Catch::Contains(c.expect));
 }
 
-bool no_segment_of_this_process() {
-    DIR* d = ::opendir("/dev/shm");
-    if (d == nullptr) return true;
-    bool none = true;
-    std::string const mine = "polychan." + prefix();
-    while (dirent* e = ::readdir(d))
-        if (std::string{e->d_name}.rfind(mine, 0) == 0) none = false;
-    ::closedir(d);
-    return none;
-}
+bool no_segment_of_this_process() { return polychan::test::shm_names_starting_with("polychan." + prefix()).empty(); }
 
 } // namespace
 

@@ -17,6 +17,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "segment_mapping.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -76,22 +78,9 @@ std::string unique_name(const std::string& what) {
 /// The segment as a hostile peer sees it: bytes, written with plain atomic stores.
 class raw_segment {
   public:
-    explicit raw_segment(const std::string& name) {
-        int const fd = ::open(("/dev/shm/polychan." + name).c_str(), O_RDWR);
-        REQUIRE(fd >= 0);
-        struct ::stat st {};
-        REQUIRE(::fstat(fd, &st) == 0);
-        size_ = static_cast<std::size_t>(st.st_size);
-        void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        ::close(fd);
-        REQUIRE(p != MAP_FAILED);
-        base_ = static_cast<unsigned char*>(p);
-    }
-    raw_segment(const raw_segment&) = delete;
-    raw_segment& operator=(const raw_segment&) = delete;
-    ~raw_segment() { ::munmap(base_, size_); }
+    explicit raw_segment(const std::string& name) : map_{name} {}
 
-    header& head() const { return *reinterpret_cast<header*>(base_); }
+    header& head() const { return map_.head(); }
     /// Byte offsets in the segment.
     std::size_t in_control(std::size_t offset) const { return head().control_offset + offset; }
     std::size_t in_slot(std::size_t k, std::size_t offset) const {
@@ -99,7 +88,7 @@ class raw_segment {
     }
     template <class M>
     std::size_t in_header(M header::*field) const {
-        return static_cast<std::size_t>(reinterpret_cast<unsigned char*>(&(head().*field)) - base_);
+        return static_cast<std::size_t>(reinterpret_cast<std::byte*>(&(head().*field)) - map_.base());
     }
 
     std::uint64_t load64(std::size_t at) const { return __atomic_load_n(word64(at), __ATOMIC_SEQ_CST); }
@@ -115,16 +104,15 @@ class raw_segment {
   private:
     std::uint64_t* word64(std::size_t at) const {
         REQUIRE(at % 8 == 0);
-        REQUIRE(at + 8 <= size_);
-        return reinterpret_cast<std::uint64_t*>(base_ + at);
+        REQUIRE(at + 8 <= map_.size());
+        return reinterpret_cast<std::uint64_t*>(map_.base() + at);
     }
     std::uint32_t* word32(std::size_t at) const {
         REQUIRE(at % 4 == 0);
-        REQUIRE(at + 4 <= size_);
-        return reinterpret_cast<std::uint32_t*>(base_ + at);
+        REQUIRE(at + 4 <= map_.size());
+        return reinterpret_cast<std::uint32_t*>(map_.base() + at);
     }
-    unsigned char* base_ = nullptr;
-    std::size_t size_ = 0;
+    polychan::test::segment_mapping map_;
 };
 
 /// One field overwritten, and put back when the case is over (so that the segment detaches

@@ -27,6 +27,7 @@
 // POLYCHAN_SOAK_SECONDS (default 45) is the total time, split evenly among the 13
 // compositions; POLYCHAN_SOAK_SEED fixes the random restarts and pauses (the seed of each
 // composition is printed).
+#include "shm_listing.hpp"
 #include "soak_common.hpp"
 
 // ipc_process.hpp's helper_process (not used here) names the ipc helper; this suite has its own.
@@ -65,7 +66,6 @@
 #include <thread>
 #include <vector>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -438,12 +438,7 @@ TEST_CASE("soak: semaphore over System V shared memory, discard_old, counts add 
 // Declared last: Catch2 runs test cases in declaration order.
 TEST_CASE("soak: no segment of this suite is left in /dev/shm", "[soak]") {
     std::string const mine = "polychan." + prefix();
-    std::vector<std::string> left;
-    if (DIR* d = ::opendir("/dev/shm")) {
-        while (dirent* e = ::readdir(d))
-            if (std::strncmp(e->d_name, mine.c_str(), mine.size()) == 0) left.emplace_back(e->d_name);
-        ::closedir(d);
-    }
+    std::vector<std::string> left = polychan::test::shm_names_starting_with(mine);
     std::string names;
     for (auto const& l : left) names += " " + l;
     INFO("left behind:" << names);
