@@ -7,6 +7,7 @@
 #include "ipc_checks.hpp"
 #include "ipc_compositions.hpp"
 #include "ipc_process.hpp"
+#include "shm_listing.hpp"
 
 #include <polychan/ipc.hpp>
 #include <polychan/ipc/fd_passing.hpp>
@@ -522,13 +523,9 @@ TEST_CASE("ipc memfd: spsc refuses a second live writer or reader across attachm
 // Declared last: Catch2 runs test cases in declaration order.
 TEST_CASE("ipc memfd: nothing of this suite is left: no name in /dev/shm, no descriptor, no mapping", "[ipc][memfd]") {
     std::vector<std::string> left = polychan_memfds_held();
-    if (DIR* d = ::opendir("/dev/shm")) {
-        std::string const mine = "polychan." + prefix();
-        while (dirent* e = ::readdir(d))
-            if (std::strncmp(e->d_name, mine.c_str(), mine.size()) == 0 || std::strstr(e->d_name, "helper") != nullptr)
-                left.emplace_back(std::string{"/dev/shm/"} + e->d_name);
-        ::closedir(d);
-    }
+    std::string const mine = "polychan." + prefix();
+    for (std::string const& n : polychan::test::shm_names_starting_with(""))
+        if (n.starts_with(mine) || n.find("helper") != std::string::npos) left.push_back("/dev/shm/" + n);
     INFO("left behind: " << left.size());
     for (auto const& l : left) INFO(l);
     CHECK(left.empty());

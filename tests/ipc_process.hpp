@@ -1,6 +1,8 @@
-// polychan tests — spawning the ipc helper as a real process (fork + exec) and reading the
-// one line of key=value pairs it prints.
+// polychan tests — the ipc helper as a real process (child_process.hpp) and the one line of
+// key=value pairs it prints.
 #pragma once
+
+#include "child_process.hpp"
 
 #include <polychan/storage/sysv_shared_memory.hpp>
 
@@ -23,84 +25,10 @@
 
 namespace polychan::test::ipc {
 
-/// A running helper process whose stdout is a pipe to us.
-class helper_process {
+/// The ipc helper (tests/ipc_helper.cpp) running as a process.
+class helper_process : public child_process {
   public:
-    explicit helper_process(const std::vector<std::string>& args) {
-        int fds[2];
-        if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            ::dup2(fds[1], STDOUT_FILENO);
-            ::close(fds[0]);
-            ::close(fds[1]);
-            std::vector<char*> argv;
-            argv.push_back(const_cast<char*>(POLYCHAN_IPC_HELPER));
-            for (auto const& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(POLYCHAN_IPC_HELPER, argv.data());
-            ::_exit(127);
-        }
-        ::close(fds[1]);
-        out_ = fds[0];
-    }
-    helper_process(const helper_process&) = delete;
-    helper_process& operator=(const helper_process&) = delete;
-    ~helper_process() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            reap();
-        }
-        if (out_ >= 0) ::close(out_);
-    }
-
-    pid_t pid() const { return pid_; }
-
-    /// Reads up to and including the next newline (or EOF).
-    std::string read_line() {
-        std::string line;
-        char c;
-        while (::read(out_, &c, 1) == 1) {
-            if (c == '\n') break;
-            line += c;
-        }
-        return line;
-    }
-    /// Reads everything until the process closes its stdout, then reaps it.
-    std::string finish() {
-        std::string all;
-        char buf[4096];
-        for (;;) {
-            ssize_t const n = ::read(out_, buf, sizeof buf);
-            if (n > 0) {
-                all.append(buf, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                break;
-            }
-        }
-        reap();
-        return all;
-    }
-    /// SIGKILL, then reap (a zombie still counts as alive to others for a while).
-    void kill_now() {
-        ::kill(pid_, SIGKILL);
-        reap();
-    }
-    bool exited_normally() const { return WIFEXITED(status_); }
-    bool killed() const { return WIFSIGNALED(status_); }
-    int exit_code() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1; }
-
-  private:
-    void reap() {
-        if (pid_ <= 0) return;
-        while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-        }
-        pid_ = -1;
-    }
-    pid_t pid_ = -1;
-    int out_ = -1;
-    int status_ = 0;
+    explicit helper_process(const std::vector<std::string>& args) : child_process{POLYCHAN_IPC_HELPER, args} {}
 };
 
 /// "a=1 b=x" -> {a: "1", b: "x"}

@@ -30,7 +30,8 @@
 #include "shm_listing.hpp"
 #include "soak_common.hpp"
 
-// ipc_process.hpp's helper_process (not used here) names the ipc helper; this suite has its own.
+// ipc_process.hpp's helper_process names the ipc helper, which this suite does not run: its
+// own helper is a child_process too (`process` below).
 #ifndef POLYCHAN_IPC_HELPER
 #define POLYCHAN_IPC_HELPER POLYCHAN_SOAK_HELPER
 #endif
@@ -66,13 +67,12 @@
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace ipc = polychan::ipc;
 using namespace std::chrono_literals;
+using polychan::test::child_process;
 using polychan::test::ipc::field_ll;
 using polychan::test::ipc::parse_fields;
 using polychan::test::ipc::segment_exists;
@@ -102,101 +102,10 @@ std::uint64_t seed_for(const std::string& what) {
 
 std::string prefix() { return "soak" + std::to_string(::getpid()) + "-"; }
 
-/// A running soak_helper whose stdout is a pipe to us; every wait on it has a deadline.
-class process {
+/// The soak helper (tests/soak_helper.cpp) running as a process; every wait on it has a deadline.
+class process : public child_process {
   public:
-    explicit process(const std::vector<std::string>& args) {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            ::dup2(fds[1], STDOUT_FILENO);
-            std::vector<char*> argv;
-            argv.push_back(const_cast<char*>(POLYCHAN_SOAK_HELPER));
-            for (auto const& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(POLYCHAN_SOAK_HELPER, argv.data());
-            ::_exit(127);
-        }
-        ::close(fds[1]);
-        out_ = fds[0];
-    }
-    process(const process&) = delete;
-    process& operator=(const process&) = delete;
-    ~process() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            reap();
-        }
-        if (out_ >= 0) ::close(out_);
-    }
-
-    /// The next line of output, or nullopt at end of output or when `limit` passes.
-    std::optional<std::string> read_line(std::chrono::milliseconds limit) {
-        auto const until = clock_type::now() + limit;
-        for (;;) {
-            if (auto const nl = buffer_.find('\n'); nl != std::string::npos) {
-                std::string line = buffer_.substr(0, nl);
-                buffer_.erase(0, nl + 1);
-                return line;
-            }
-            if (!fill(until)) return std::nullopt;
-        }
-    }
-    /// Tells the helper to finish (a clean exit).
-    void stop() const {
-        if (pid_ > 0) ::kill(pid_, SIGUSR1);
-    }
-    /// Whether it has exited (by itself: reaped here, its output stays in the pipe for finish).
-    bool exited() {
-        if (pid_ > 0 && ::waitpid(pid_, &status_, WNOHANG) == pid_) pid_ = -1;
-        return pid_ <= 0;
-    }
-    /// Everything it prints until it exits, then reaps it; SIGKILLed (hung) if `limit` passes.
-    std::string finish(std::chrono::milliseconds limit) {
-        auto const until = clock_type::now() + limit;
-        while (fill(until)) {
-        }
-        if (clock_type::now() >= until && pid_ > 0) {
-            hung_ = true;
-            ::kill(pid_, SIGKILL);
-        }
-        reap();
-        return std::exchange(buffer_, {});
-    }
-    bool hung() const { return hung_; }
-    int exit_code() const { return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1000 - WTERMSIG(status_); }
-
-  private:
-    /// Reads what is there (waiting until `until`); false at end of output or timeout.
-    bool fill(clock_type::time_point until) {
-        for (;;) {
-            auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
-            if (left.count() <= 0) return false;
-            pollfd p{out_, POLLIN, 0};
-            int const n = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            char buf[4096];
-            ssize_t const got = ::read(out_, buf, sizeof buf);
-            if (got < 0 && errno == EINTR) continue;
-            if (got <= 0) return false;
-            buffer_.append(buf, static_cast<std::size_t>(got));
-            return true;
-        }
-    }
-    void reap() {
-        if (pid_ <= 0) return;
-        while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-        }
-        pid_ = -1;
-    }
-    pid_t pid_ = -1;
-    int out_ = -1;
-    int status_ = 0;
-    bool hung_ = false;
-    std::string buffer_;
+    explicit process(const std::vector<std::string>& args) : child_process{POLYCHAN_SOAK_HELPER, args} {}
 };
 
 /// One writer's report.

@@ -74,7 +74,43 @@ void read_for_keeps_its_deadline() {
     writer.join();
 }
 
+/// A writer blocked on a full ring waits for the reader to free a batch while the reader
+/// keeps reading; a reader that frees fewer and then stops must still let it through.
+/// `freed` slots are read, then the reader waits for the blocked write to return.
+void blocked_writer_goes_on_when_the_reader_stops(std::size_t capacity, std::size_t freed) {
+    pc::channel<std::uint64_t, pc::storage::heap, pc::ordering::block, pc::sync::spsc> ch{capacity};
+    for (std::uint64_t i = 0; i < capacity; ++i) REQUIRE(ch.try_write(i) == pc::status::ok);
+    std::atomic<int> writes_done{0};
+    std::thread writer{[&] {
+        for (std::size_t k = 0; k < freed; ++k) {
+            ch.write(std::uint64_t{capacity + k}); // each finds the ring full, then a slot
+            writes_done.fetch_add(1);
+        }
+    }};
+    std::this_thread::sleep_for(20ms); // the writer is waiting now (if not, nothing changes)
+    std::uint64_t v = 0;
+    for (std::size_t k = 0; k < freed; ++k) {
+        REQUIRE(ch.read(v));
+        CHECK(v == k);
+    }
+    // No further read: a writer that waited for a larger batch would hang here (ctest's timeout).
+    writer.join();
+    CHECK(writes_done.load() == static_cast<int>(freed));
+    CHECK(ch.ready_size() == capacity);
+    for (std::uint64_t i = freed; i < capacity + freed; ++i) {
+        REQUIRE(ch.try_read(v) == pc::status::ok);
+        CHECK(v == i);
+    }
+}
+
 } // namespace
+
+TEST_CASE("spsc: a blocked writer goes on when the reader frees less than a batch and stops", "[spsc]") {
+    blocked_writer_goes_on_when_the_reader_stops(64, 1); // a batch is 16 slots here
+    blocked_writer_goes_on_when_the_reader_stops(64, 3);
+    blocked_writer_goes_on_when_the_reader_stops(1024, 5); // 256
+    blocked_writer_goes_on_when_the_reader_stops(2, 1);
+}
 
 TEMPLATE_TEST_CASE("spsc: a blocked reader is never left waiting for an item the writer evicted", "[spsc]",
                    pc::ordering::discard_old, pc::ordering::always_last) {

@@ -164,14 +164,13 @@ class basic_semaphore<Atomics, Orders>::core {
   public:
     /// The item type.
     using value_type = T;
+    // The slot's index alone: a claim then fits in two registers (see spsc.hpp's tickets).
     /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
-        slot* s = nullptr;
         std::uint32_t index = ring::none;
     };
     /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
-        slot* s = nullptr;
         std::uint32_t index = ring::none;
     };
 
@@ -211,7 +210,7 @@ class basic_semaphore<Atomics, Orders>::core {
         std::uint32_t const i = ring::pop(
             ctl().free_ends, capacity(), free_cell(), [] { return false; }, watch(free_ring, true));
         if (i >= capacity()) return {bad_index(ctl().free, true, i)};
-        return {status::ok, {&mem_.slot(i), i}};
+        return {status::ok, {i}};
     }
 
     /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
@@ -231,7 +230,7 @@ class basic_semaphore<Atomics, Orders>::core {
     status publish(write_ticket w) {
         if constexpr (Storage::process_shared) {
             if (known_corrupt()) {
-                w.s->item.destroy(); // nothing more goes into a corrupt segment
+                mem_.slot(w.index).item.destroy(); // nothing more goes into a corrupt segment
                 return status::corrupt;
             }
         }
@@ -239,7 +238,7 @@ class basic_semaphore<Atomics, Orders>::core {
         if (g & closed_bit) {
             // Go semantics: nothing is delivered after close; the writer is told so.
             ctl().gate.fetch_sub(one_publisher, std::memory_order_relaxed);
-            w.s->item.destroy();
+            mem_.slot(w.index).item.destroy();
             recycle(w.index);
             return status::closed;
         }
@@ -273,7 +272,7 @@ class basic_semaphore<Atomics, Orders>::core {
         std::uint32_t const i = pop_ready([&] { return drained(); }, watch(ready_ring, permit));
         if (i == ring::none) return {status::closed};
         if (i >= capacity()) return {bad_index(ctl().ready, permit, i)};
-        return {status::ok, {&mem_.slot(i), i}};
+        return {status::ok, {i}};
     }
 
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
@@ -286,7 +285,7 @@ class basic_semaphore<Atomics, Orders>::core {
     bool try_evict_oldest(evictor) {
         auto const c = try_claim_read(); // exactly as a reader: a held slot is not in the ring
         if (!c.ok()) return false;
-        c.ticket.s->item.destroy();
+        mem_.slot(c.ticket.index).item.destroy();
         recycle(c.ticket.index);
         return true;
     }
@@ -298,8 +297,8 @@ class basic_semaphore<Atomics, Orders>::core {
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
     /// The item cell of a claimed slot.
-    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
-    polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
+    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return mem_.slot(w.index).item; }
+    polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return mem_.slot(r.index).item; }
 
     /// Marks the channel closed and wakes every waiter.
     void close() {

@@ -153,6 +153,8 @@ inline constexpr bool models_waiting = requires {
 };
 /// Yields before a waiter sleeps in the kernel, after its spin.
 inline constexpr unsigned yield_limit = 64;
+/// Looks at the frontier a full writer takes while it waits for the reader to free a batch.
+inline constexpr unsigned batch_checks = 8;
 
 /// The futex word to sleep on: a backend that models waiting (Relacy) brings its own,
 /// otherwise the storage's (process-private on the heap, process-shared in shared memory).
@@ -223,16 +225,23 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
   public:
     /// The item type.
     using value_type = T;
+    // A ticket is the position alone, so that a claim (status and ticket) is 16 bytes and
+    // comes back in two registers. A 24-byte one (with the slot's address) came back through
+    // memory, and GCC's SLP vectorizer copied it with a 16-byte load over a byte store and a
+    // word store: a store-forwarding failure, which made each claim wait until every older
+    // store (the slot lines, each missing in the other core) was written. Measured with
+    // bench_ipc, in-process 41 -> 76 M items/s (the same as building with
+    // -fno-tree-slp-vectorize).
     /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
-        slot* s = nullptr;
         u64 position = 0;
     };
     /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
-        slot* s = nullptr;
         u64 position = 0;
     };
+    static_assert(sizeof(claim<write_ticket>) <= 16 && sizeof(claim<read_ticket>) <= 16,
+                  "polychan: a spsc claim must fit in two registers (see the tickets)");
 
     /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
     template <class... Args>
@@ -265,7 +274,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         }
         c.claimed.store(1, std::memory_order_relaxed);
         set_own_claim(true);
-        return {status::ok, {&slot_at(p), p}};
+        return {status::ok, {p}};
     }
 
     /// Waits until the reader frees a slot, closed, or `d`; false on timeout.
@@ -279,10 +288,37 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // capacity/8 pauses (at most 128, ~2.4 us here), less often than the reader can
         // drain what the ring holds, so the reader never runs dry because of it.
         std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
+        if (!d.is_poll() && reader_frees_a_batch(seen, pauses_per_check)) return true;
         return await(
             ctl().writer_sleeps, d,
             [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo) != 0; }, true,
             pauses_per_check);
+    }
+
+    /// A writer that found the ring full, while the reader keeps freeing slots: true once it
+    /// has freed a quarter of the ring, or has stopped after freeing some, or on close; false
+    /// after `batch_checks` looks at a frontier that did not move (then await waits for any move).
+    ///
+    /// Taking slots back one at a time as the reader frees them locks the two sides in step:
+    /// the writer fills the one free slot, finds the ring full, reads the frontier again and
+    /// so takes its line away from the reader once per item, and the reader's next store and
+    /// locked take then wait for that line. Measured with bench_ipc: ~20 M items/s across
+    /// processes against ~45 M in one. Waiting for a batch, the writer reads the frontier
+    /// once per batch. Only the spin does this: a reader that frees one slot and then stops
+    /// still lets a writer through at once (`stalled`), and a sleeping writer wakes for any move.
+    bool reader_frees_a_batch(u64 seen, std::size_t pauses_per_check) {
+        u64 const batch = std::max<u64>(capacity() / 4, 1);
+        u64 last = seen;
+        for (unsigned check = 0; check < spsc_detail::batch_checks; ++check) {
+            for (std::size_t i = 0; i < pauses_per_check; ++i) spsc_detail::relax<Atomics>();
+            if (ctl().closed.load(std::memory_order_relaxed) != 0) return true;
+            // Relaxed: try_claim_write reads the frontier again (reuse) before using a slot.
+            u64 const f = ctl().frontier.load(std::memory_order_relaxed);
+            bool const stalled = f == last && f != seen;
+            if (f - seen >= batch || stalled) return true;
+            last = f;
+        }
+        return false;
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
@@ -291,7 +327,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         c.claimed.store(0, std::memory_order_relaxed);
         set_own_claim(false);
         c.evicted_for = no_position;
-        w.s->published.store(w.position + 1, Orders::publish);
+        slot_at(w.position).published.store(w.position + 1, Orders::publish);
         c.tail.store(w.position + 1, Orders::count); // sizes and ring_fault: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
         if (c.closed.load(std::memory_order_relaxed) != 0) [[unlikely]]
@@ -330,7 +366,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) continue;
             ++c.held;
             c.took_until = p + 1;
-            return {status::ok, {&slot_at(p), p}};
+            return {status::ok, {p}};
         }
     }
 
@@ -388,7 +424,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if (by == evictor::reader) {
             auto const c = try_claim_read();
             if (!c.ok()) return false;
-            c.ticket.s->item.destroy();
+            slot_at(c.ticket.position).item.destroy();
             release(c.ticket);
             return true;
         }
@@ -419,8 +455,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
     /// The item cell of a claimed slot.
-    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
-    polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
+    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return slot_at(w.position).item; }
+    polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return slot_at(r.position).item; }
 
     /// Marks the channel closed and wakes every waiter.
     void close() {
@@ -586,7 +622,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
                 break;
         }
         c.tail.store(w.position, std::memory_order_relaxed); // never read again: the reader is drained
-        w.s->item.destroy();
+        slot_at(w.position).item.destroy();
         return status::closed;
     }
 
@@ -604,9 +640,14 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         spsc_detail::relax<Atomics>();
         if (ready_now(std::memory_order_relaxed)) return true;
         if (d.is_poll()) return false;
+        // A countdown, not i % pauses_per_check: a 64-bit division per pause delayed a
+        // spinning reader's look at its slot by tens of cycles after each pause.
+        std::size_t until_check = 1;
         for (unsigned i = 0; i < SpinLimit; ++i) {
             spsc_detail::relax<Atomics>();
-            if (i % pauses_per_check == 0 && ready_now(std::memory_order_relaxed)) return true;
+            if (--until_check != 0) continue;
+            until_check = pauses_per_check;
+            if (ready_now(std::memory_order_relaxed)) return true;
         }
         // Then give the CPU away a few times before sleeping: if the other side shares this
         // CPU, a spin only delays it. (A backend that models waiting, Relacy, has no CPU to
