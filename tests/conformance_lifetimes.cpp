@@ -3,6 +3,7 @@
 // copy constructor that throws mid-write leaves the channel as it was.
 #include "support.hpp"
 
+#include <stdexcept>
 #include <vector>
 
 using namespace polychan;
@@ -138,4 +139,43 @@ TEMPLATE_LIST_TEST_CASE("copies and moves: an lvalue is copied once, an rvalue m
     REQUIRE(ch.emplace(3) == status::ok); // constructed in place
     CHECK(counted::constructions.load() == before + 1);
     CHECK(counted::live.load() == 1 + static_cast<long>(ch.ready_size()));
+}
+
+namespace {
+/// An item whose move assignment throws when armed: read(T&) moves the item out by assignment.
+struct assign_throws {
+    struct failure : std::runtime_error {
+        failure() : std::runtime_error("assign_throws: move assignment failed on purpose") {}
+    };
+    int value = 0;
+    explicit assign_throws(int v) : value{v} {}
+    assign_throws(assign_throws&&) noexcept = default;
+    assign_throws& operator=(assign_throws&& o) {
+        if (armed) throw failure{};
+        value = o.value;
+        return *this;
+    }
+    static inline bool armed = false;
+};
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("a move assignment that throws mid-read consumes the item and leaves the channel usable",
+                        "[lifetime]", all_compositions) {
+    POLYCHAN_NAME_COMPOSITION();
+    channel_for<TestType, assign_throws, 4> ch;
+    REQUIRE(ch.write(assign_throws{1}) == status::ok);
+    REQUIRE(ch.write(assign_throws{2}) == status::ok);
+    assign_throws out{0};
+    assign_throws::armed = true;
+    CHECK_THROWS_AS(ch.read(out), assign_throws::failure); // the slot is released all the same
+    assign_throws::armed = false;
+    constexpr bool newest = uses<TestType, ordering::always_last>; // that read took 2 and dropped 1
+    CHECK(out.value == 0);
+    CHECK(ch.ready_size() == (newest ? 0u : 1u));
+    // Every lock the read took is free again: a write and a read go through.
+    REQUIRE(ch.try_write(assign_throws{3}) == status::ok);
+    REQUIRE(ch.try_read(out) == status::ok);
+    CHECK(out.value == (newest ? 3 : 2));
+    CHECK(ch.ready_size() == (newest ? 0u : 1u));
+    if constexpr (!TestType::unbounded) CHECK(ch.free_size() + ch.ready_size() == ch.capacity());
 }

@@ -3,6 +3,7 @@
 
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/one_op_core.hpp>
 #include <polychan/status.hpp>
 #include <polychan/transaction.hpp>
 
@@ -198,9 +199,21 @@ class channel {
     core_type& core() noexcept { return core_; }
 
   private:
+    // write() and read(): a core that can keep its lock from the claim to the publish or
+    // release right after it is asked to (one_op_core.hpp); transactions never are.
+    template <class Claim>
+    auto claim_for_one_op(deadline d, Claim claim) {
+        if constexpr (detail::claims_for_one_op<core_type>) {
+            detail::one_op_core<core_type> one{core_};
+            return claim(one, d);
+        } else {
+            return claim(core_, d);
+        }
+    }
+
     template <class... Args>
     status put(deadline d, Args&&... args) {
-        auto c = Ordering::claim_write(core_, d);
+        auto c = claim_for_one_op(d, [](auto& core, deadline dd) { return Ordering::claim_write(core, dd); });
         if (!c.ok()) return c.result;
         try {
             core_.payload(c.ticket).construct(std::forward<Args>(args)...);
@@ -213,7 +226,7 @@ class channel {
 
     template <class Use>
     status take(deadline d, Use use) {
-        auto c = Ordering::claim_read(core_, d);
+        auto c = claim_for_one_op(d, [](auto& core, deadline dd) { return Ordering::claim_read(core, dd); });
         if (!c.ok()) return c.result;
         read_transaction held{&core_, c.ticket, status::ok}; // destroys and releases, even if `use` throws
         use(*held);

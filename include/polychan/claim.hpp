@@ -17,6 +17,15 @@ struct claim {
     constexpr bool ok() const noexcept { return result == status::ok; }
 };
 
+/// Tag for a claim made by one write() or read() that publishes or releases the slot right
+/// after it, never by a transaction. A core whose claims take a lock may keep it until then
+/// (sync/mutex: one lock per item instead of two); a core without this overload is asked as
+/// for a transaction.
+struct one_op_t {
+    explicit one_op_t() = default;
+};
+inline constexpr one_op_t one_op{};
+
 /// What a writer that found the channel full is waiting for.
 enum class wake_on : unsigned char {
     free_slot,         ///< a slot was released (block)

@@ -112,15 +112,19 @@ class mutex::core {
   public:
     /// The item type.
     using value_type = T;
+    // A ticket keeps the slot's address: payload() reads it without the lock, while
+    // heap_unbounded's chunk table may grow under another thread (docs/policies.md).
     /// A claimed write slot, from try_claim_write() until publish() or cancel().
     struct write_ticket {
         slot* s = nullptr;
         std::uint32_t index = nil;
+        bool locked = false; // claimed with one_op: the lock is still held, publish or cancel unlocks
     };
     /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
         slot* s = nullptr;
         std::uint32_t index = nil;
+        bool locked = false; // claimed with one_op: the lock is still held, release unlocks
     };
 
     /// Builds the storage region from the channel's constructor arguments; a new region starts all free.
@@ -148,7 +152,13 @@ class mutex::core {
     }
 
     /// Takes a free slot without waiting: ok, full, or closed.
-    claim<write_ticket> try_claim_write() {
+    claim<write_ticket> try_claim_write() { return claim_write(false); }
+    /// As try_claim_write(), for one write() that publishes at once: on ok the lock stays held
+    /// until publish() or cancel(), so that the item costs one critical section, not two.
+    claim<write_ticket> try_claim_write(one_op_t) { return claim_write(true); }
+
+  private:
+    claim<write_ticket> claim_write(bool keep_lock) {
         lock_type lock = locked();
         if (corrupt()) return {status::corrupt};
         if (ctl().closed != 0) return {status::closed};
@@ -165,9 +175,11 @@ class mutex::core {
         ctl().free_top = s.next;
         --ctl().free_count;
         if constexpr (crash_safe) hold(s, slot_writing);
-        return {status::ok, {&s, i}};
+        if (keep_lock) (void)lock.release();
+        return {status::ok, {&s, i, keep_lock}};
     }
 
+  public:
     /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
     /// false on timeout.
     bool wait_writable(deadline d, wake_on why) {
@@ -184,7 +196,7 @@ class mutex::core {
 
     /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
-        lock_type lock = locked();
+        lock_type lock = relocked(w.locked);
         if (corrupt()) return status::corrupt; // the lists cannot take the slot back
         if (ctl().closed != 0) {
             // Go semantics: nothing is delivered after close; the writer is told so.
@@ -217,18 +229,26 @@ class mutex::core {
     }
 
     /// Returns an unpublished slot (its item already destroyed or never built) to the free pool.
-    void cancel(write_ticket w) { give_back(w.index); }
+    void cancel(write_ticket w) { give_back(w.index, w.locked); }
 
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
-    claim<read_ticket> try_claim_read() {
+    claim<read_ticket> try_claim_read() { return claim_read(false); }
+    /// As try_claim_read(), for one read() that releases at once: on ok the lock stays held
+    /// until release().
+    claim<read_ticket> try_claim_read(one_op_t) { return claim_read(true); }
+
+  private:
+    claim<read_ticket> claim_read(bool keep_lock) {
         lock_type lock = locked();
         if (corrupt()) return {status::corrupt};
         if (ctl().ready_head == nil) return {ctl().closed != 0 ? status::closed : status::empty};
         std::uint32_t const i = pop_ready();
         if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
-        return {status::ok, {&mem_.slot(i), i}};
+        if (keep_lock) (void)lock.release();
+        return {status::ok, {&mem_.slot(i), i, keep_lock}};
     }
 
+  public:
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         lock_type lock = locked();
@@ -236,7 +256,7 @@ class mutex::core {
     }
 
     /// Returns a read slot (its item already destroyed) to the free pool.
-    void release(read_ticket r) { give_back(r.index); }
+    void release(read_ticket r) { give_back(r.index, r.locked); }
 
     /// Destroys the oldest ready item and frees its slot; false if none is ready. Not counted here.
     bool try_evict_oldest(evictor) {
@@ -343,6 +363,11 @@ class mutex::core {
         lock_type lock{ctl().lock};
         if constexpr (crash_safe) check_after_lock();
         return lock;
+    }
+    /// The lock for finishing a claim: the one the claim kept (one_op), or taken now.
+    lock_type relocked(bool kept) const {
+        if (kept) return lock_type{ctl().lock, std::adopt_lock};
+        return locked();
     }
     void check_after_lock() const {
         if constexpr (crash_safe) {
@@ -474,9 +499,9 @@ class mutex::core {
         --ctl().ready_count;
         return i;
     }
-    void give_back(std::uint32_t i) {
+    void give_back(std::uint32_t i, bool still_locked) {
         {
-            lock_type lock = locked();
+            lock_type lock = relocked(still_locked);
             push_free(i);
         }
         ctl().writable.notify_one();
