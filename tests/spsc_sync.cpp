@@ -74,9 +74,8 @@ void read_for_keeps_its_deadline() {
     writer.join();
 }
 
-/// A writer blocked on a full ring waits for the reader to free a batch while the reader
-/// keeps reading; a reader that frees fewer and then stops must still let it through.
-/// `freed` slots are read, then the reader waits for the blocked write to return.
+/// A writer blocked on a full ring goes on as soon as the reader frees a slot, even if the
+/// reader then stops: `freed` slots are read, then nothing more until the writes return.
 void blocked_writer_goes_on_when_the_reader_stops(std::size_t capacity, std::size_t freed) {
     pc::channel<std::uint64_t, pc::storage::heap, pc::ordering::block, pc::sync::spsc> ch{capacity};
     for (std::uint64_t i = 0; i < capacity; ++i) REQUIRE(ch.try_write(i) == pc::status::ok);
@@ -93,7 +92,7 @@ void blocked_writer_goes_on_when_the_reader_stops(std::size_t capacity, std::siz
         REQUIRE(ch.read(v));
         CHECK(v == k);
     }
-    // No further read: a writer that waited for a larger batch would hang here (ctest's timeout).
+    // No further read: a writer that waited for more than was freed would hang here (ctest's timeout).
     writer.join();
     CHECK(writes_done.load() == static_cast<int>(freed));
     CHECK(ch.ready_size() == capacity);
@@ -105,10 +104,10 @@ void blocked_writer_goes_on_when_the_reader_stops(std::size_t capacity, std::siz
 
 } // namespace
 
-TEST_CASE("spsc: a blocked writer goes on when the reader frees less than a batch and stops", "[spsc]") {
-    blocked_writer_goes_on_when_the_reader_stops(64, 1); // a batch is 16 slots here
+TEST_CASE("spsc: a blocked writer goes on when the reader frees a few slots and stops", "[spsc]") {
+    blocked_writer_goes_on_when_the_reader_stops(64, 1);
     blocked_writer_goes_on_when_the_reader_stops(64, 3);
-    blocked_writer_goes_on_when_the_reader_stops(1024, 5); // 256
+    blocked_writer_goes_on_when_the_reader_stops(1024, 5);
     blocked_writer_goes_on_when_the_reader_stops(2, 1);
 }
 

@@ -153,8 +153,6 @@ inline constexpr bool models_waiting = requires {
 };
 /// Yields before a waiter sleeps in the kernel, after its spin.
 inline constexpr unsigned yield_limit = 64;
-/// Looks at the frontier a full writer takes while it waits for the reader to free a batch.
-inline constexpr unsigned batch_checks = 8;
 
 /// The futex word to sleep on: a backend that models waiting (Relacy) brings its own,
 /// otherwise the storage's (process-private on the heap, process-shared in shared memory).
@@ -288,37 +286,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // capacity/8 pauses (at most 128, ~2.4 us here), less often than the reader can
         // drain what the ring holds, so the reader never runs dry because of it.
         std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
-        if (!d.is_poll() && reader_frees_a_batch(seen, pauses_per_check)) return true;
         return await(
             ctl().writer_sleeps, d,
             [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo) != 0; }, true,
             pauses_per_check);
-    }
-
-    /// A writer that found the ring full, while the reader keeps freeing slots: true once it
-    /// has freed a quarter of the ring, or has stopped after freeing some, or on close; false
-    /// after `batch_checks` looks at a frontier that did not move (then await waits for any move).
-    ///
-    /// Taking slots back one at a time as the reader frees them locks the two sides in step:
-    /// the writer fills the one free slot, finds the ring full, reads the frontier again and
-    /// so takes its line away from the reader once per item, and the reader's next store and
-    /// locked take then wait for that line. Measured with bench_ipc: ~20 M items/s across
-    /// processes against ~45 M in one. Waiting for a batch, the writer reads the frontier
-    /// once per batch. Only the spin does this: a reader that frees one slot and then stops
-    /// still lets a writer through at once (`stalled`), and a sleeping writer wakes for any move.
-    bool reader_frees_a_batch(u64 seen, std::size_t pauses_per_check) {
-        u64 const batch = std::max<u64>(capacity() / 4, 1);
-        u64 last = seen;
-        for (unsigned check = 0; check < spsc_detail::batch_checks; ++check) {
-            for (std::size_t i = 0; i < pauses_per_check; ++i) spsc_detail::relax<Atomics>();
-            if (ctl().closed.load(std::memory_order_relaxed) != 0) return true;
-            // Relaxed: try_claim_write reads the frontier again (reuse) before using a slot.
-            u64 const f = ctl().frontier.load(std::memory_order_relaxed);
-            bool const stalled = f == last && f != seen;
-            if (f - seen >= batch || stalled) return true;
-            last = f;
-        }
-        return false;
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
