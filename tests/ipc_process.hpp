@@ -6,22 +6,16 @@
 
 #include <polychan/storage/sysv_shared_memory.hpp>
 
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace polychan::test::ipc {
 

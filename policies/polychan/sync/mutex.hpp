@@ -157,29 +157,6 @@ class mutex::core {
     /// until publish() or cancel(), so that the item costs one critical section, not two.
     claim<write_ticket> try_claim_write(one_op_t) { return claim_write(true); }
 
-  private:
-    claim<write_ticket> claim_write(bool keep_lock) {
-        lock_type lock = locked();
-        if (corrupt()) return {status::corrupt};
-        if (ctl().closed != 0) return {status::closed};
-        if (ctl().free_top == nil) {
-            if constexpr (Storage::unbounded) {
-                auto const [first, last] = mem_.grow();
-                link_free(first, last);
-            } else {
-                return {status::full};
-            }
-        }
-        std::uint32_t const i = ctl().free_top;
-        slot& s = mem_.slot(i);
-        ctl().free_top = s.next;
-        --ctl().free_count;
-        if constexpr (crash_safe) hold(s, slot_writing);
-        if (keep_lock) (void)lock.release();
-        return {status::ok, {&s, i, keep_lock}};
-    }
-
-  public:
     /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
     /// false on timeout.
     bool wait_writable(deadline d, wake_on why) {
@@ -237,18 +214,6 @@ class mutex::core {
     /// until release().
     claim<read_ticket> try_claim_read(one_op_t) { return claim_read(true); }
 
-  private:
-    claim<read_ticket> claim_read(bool keep_lock) {
-        lock_type lock = locked();
-        if (corrupt()) return {status::corrupt};
-        if (ctl().ready_head == nil) return {ctl().closed != 0 ? status::closed : status::empty};
-        std::uint32_t const i = pop_ready();
-        if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
-        if (keep_lock) (void)lock.release();
-        return {status::ok, {&mem_.slot(i), i, keep_lock}};
-    }
-
-  public:
     /// Waits until an item may be ready, closed, or `d`; false on timeout.
     bool wait_readable(deadline d) {
         lock_type lock = locked();
@@ -363,6 +328,37 @@ class mutex::core {
         lock_type lock{ctl().lock};
         if constexpr (crash_safe) check_after_lock();
         return lock;
+    }
+    /// A write claim; with `keep_lock` (one_op) an ok claim leaves the lock held for publish or cancel.
+    claim<write_ticket> claim_write(bool keep_lock) {
+        lock_type lock = locked();
+        if (corrupt()) return {status::corrupt};
+        if (ctl().closed != 0) return {status::closed};
+        if (ctl().free_top == nil) {
+            if constexpr (Storage::unbounded) {
+                auto const [first, last] = mem_.grow();
+                link_free(first, last);
+            } else {
+                return {status::full};
+            }
+        }
+        std::uint32_t const i = ctl().free_top;
+        slot& s = mem_.slot(i);
+        ctl().free_top = s.next;
+        --ctl().free_count;
+        if constexpr (crash_safe) hold(s, slot_writing);
+        if (keep_lock) (void)lock.release();
+        return {status::ok, {&s, i, keep_lock}};
+    }
+    /// A read claim; with `keep_lock` (one_op) an ok claim leaves the lock held for release.
+    claim<read_ticket> claim_read(bool keep_lock) {
+        lock_type lock = locked();
+        if (corrupt()) return {status::corrupt};
+        if (ctl().ready_head == nil) return {ctl().closed != 0 ? status::closed : status::empty};
+        std::uint32_t const i = pop_ready();
+        if constexpr (crash_safe) hold(mem_.slot(i), slot_reading);
+        if (keep_lock) (void)lock.release();
+        return {status::ok, {&mem_.slot(i), i, keep_lock}};
     }
     /// The lock for finishing a claim: the one the claim kept (one_op), or taken now.
     lock_type relocked(bool kept) const {
