@@ -61,21 +61,24 @@ struct handoff_test : rl::test_suite<handoff_test<Orders>, 2> {
     }
 };
 
-struct publish_relaxed : handoff_orders {
-    static constexpr std::memory_order publish = std::memory_order_relaxed;
-};
-struct observe_relaxed : handoff_orders {
-    static constexpr std::memory_order observe = std::memory_order_relaxed;
+/// handoff_orders as variables, for the mutants to weaken (model_runner.hpp, `mutant`).
+struct handoff_orders_under_test {
+    static inline std::memory_order publish = handoff_orders::publish;
+    static inline std::memory_order observe = handoff_orders::observe;
 };
 
 } // namespace
 
 int main(int argc, char** argv) {
     using namespace polychan::verify;
-    model m{"message passing (smoke)", simulate_test<handoff_test<handoff_orders>>, {}, 100000};
+    model m{"message passing (smoke)",
+            simulate_test<handoff_test<handoff_orders>>,
+            simulate_test<handoff_test<handoff_orders_under_test>>,
+            {},
+            100000};
     m.mutants = {
-        {"publish", handoff_orders::publish, publish_relaxed::publish, simulate_test<handoff_test<publish_relaxed>>},
-        {"observe", handoff_orders::observe, observe_relaxed::observe, simulate_test<handoff_test<observe_relaxed>>},
+        {"publish", handoff_orders::publish, std::memory_order_relaxed, &handoff_orders_under_test::publish},
+        {"observe", handoff_orders::observe, std::memory_order_relaxed, &handoff_orders_under_test::observe},
     };
     m.must_catch = {"publish", "observe"};
     return run(m, argc, argv);

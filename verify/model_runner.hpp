@@ -6,9 +6,7 @@
 //   model --mutants            runs every mutant (one named order weakened one step) and
 //                              prints one tab-separated row each; fails if a mutant the
 //                              model must catch survives
-//   model --mutants --required only the mutants this model must catch (make test)
-//                              (a build with POLYCHAN_VERIFY_REQUIRED_ONLY, as make test's,
-//                              has no other mutant: see `catches`)
+//   model --mutants --required only the mutants this model must catch (make test, make report)
 //   model --mutant NAME        one mutant, with Relacy's failing history
 //   model --list               the mutant names
 //
@@ -56,15 +54,6 @@ bool simulate_test(rl::test_params& p) {
     return rl::simulate<Test>(p);
 }
 
-/// Whether this build compiles only the mutants each model must catch (make test). Each mutant
-/// is a whole instantiation of the channel under Relacy, 10-20 s of compiling at -O1; the ones
-/// a model is not there to catch only fill the full mutation table (make report).
-#ifdef POLYCHAN_VERIFY_REQUIRED_ONLY
-inline constexpr bool required_only_build = true;
-#else
-inline constexpr bool required_only_build = false;
-#endif
-
 /// An order's name as a template argument: `catches<"publish", "observe">`.
 template <std::size_t N>
 struct order_literal {
@@ -73,28 +62,28 @@ struct order_literal {
     constexpr std::string_view view() const { return {text, N - 1}; }
 };
 
-/// The named orders a model must catch when weakened, as a type, so that a build can leave
-/// out the mutants of the others at compile time.
+/// The named orders a model must catch when weakened, as a type: `catches<"publish", "observe">`.
 template <order_literal... Orders>
 struct catches {
-    static constexpr bool has(std::string_view order) { return ((Orders.view() == order) || ...); }
-    /// Whether this build compiles the mutant of `order`.
-    static constexpr bool builds(std::string_view order) { return !required_only_build || has(order); }
     static std::vector<std::string> names() { return {std::string{Orders.view()}...}; }
 };
 
-/// A mutant: the model instantiated with one named order weakened one step.
+/// A mutant: one named order weakened one step. Mutants are set at run time: a model's tests
+/// are instantiated once more over an "orders under test" struct, whose orders are variables
+/// (the production values unless a mutant run changes one), so a model compiles two channel
+/// instantiations rather than one per mutant (each is 10-20 s of compiling).
 struct mutant {
     const char* order;          // the name of the order in the production Orders struct
     std::memory_order original; // what production uses
     std::memory_order weakened; // what this mutant uses instead
-    simulate_fn run;
+    std::memory_order* setting; // the order's variable in the orders-under-test struct
 };
 
 /// A model executable: its algorithm name, the correct model and its mutants.
 struct model {
     const char* algorithm;
-    simulate_fn correct;
+    simulate_fn correct;    // the tests over the production Orders struct
+    simulate_fn under_test; // the same tests over the orders-under-test struct (see `mutant`)
     std::vector<mutant> mutants;
     unsigned long default_iterations = 100000;
     /// The mutants this model is responsible for catching: `--mutants` fails if one
@@ -103,6 +92,10 @@ struct model {
 };
 
 namespace runner_detail {
+
+/// Iterations of the control run: the mutants' shared instantiation, unmutated, must pass
+/// before any mutant's verdict counts (a broken instantiation would make every mutant "caught").
+inline constexpr unsigned long control_iterations = 10000;
 
 inline unsigned long iterations(int argc, char** argv, unsigned long fallback) {
     for (int i = 1; i + 1 < argc; ++i)
@@ -145,11 +138,6 @@ inline int run(const model& m, int argc, char** argv) {
     if (flag(argc, argv, "--mutants") || option(argc, argv, "--mutant")) {
         const char* only = option(argc, argv, "--mutant");
         bool const required_only = flag(argc, argv, "--required");
-        if (required_only_build && !required_only && !only) {
-            std::cerr << m.algorithm << ": this build has only the mutants each model must catch "
-                      << "(POLYCHAN_VERIFY_REQUIRED_ONLY); the full table needs a build without it\n";
-            return 2;
-        }
         bool all_caught = true;
         auto const must = [&](const char* order) {
             return std::find(m.must_catch.begin(), m.must_catch.end(), order) != m.must_catch.end();
@@ -160,15 +148,42 @@ inline int run(const model& m, int argc, char** argv) {
                 return 2;
             }
         }
+        for (const mutant& x : m.mutants) { // the instantiation the mutants share is sound as it stands
+            if (*x.setting != x.original) {
+                std::cerr << m.algorithm << ": the mutant '" << x.order << "' does not start from production's order\n";
+                return 2;
+            }
+        }
+        {
+            rl::test_params p;
+            p.iteration_count = std::min(n, control_iterations);
+            p.output_stream = &quiet;
+            p.progress_stream = &quiet;
+            if (!m.under_test(p)) {
+                std::cerr << m.algorithm << ": the orders-under-test instantiation fails unmutated (control run, "
+                          << rl::test_result_str(p.test_result) << "): no mutant verdict would mean anything\n";
+                return 2;
+            }
+        }
         for (const mutant& x : m.mutants) {
             if (only && std::string_view{only} != x.order) continue;
             if (required_only && !must(x.order)) continue;
             rl::test_params p;
-            p.iteration_count = n;
-            p.output_stream = only ? &std::cout : &quiet;
-            p.progress_stream = &quiet;
             auto const t0 = std::chrono::steady_clock::now();
-            bool const passed = x.run(p);
+            *x.setting = x.weakened;
+            bool passed = true;
+            // Every test at 1% of the budget, then 10%, then all of it: a mutant that the last
+            // test catches in a few iterations does not wait for the others' whole budgets.
+            for (unsigned long budget : {n / 100, n / 10, n}) {
+                if (budget == 0) continue;
+                p = rl::test_params{};
+                p.iteration_count = budget;
+                p.output_stream = only ? &std::cout : &quiet;
+                p.progress_stream = &quiet;
+                passed = m.under_test(p);
+                if (!passed) break;
+            }
+            *x.setting = x.original;
             bool const caught = !passed;
             if (must(x.order)) all_caught = all_caught && caught;
             // algorithm, order, original, weakened, verdict, Relacy's failure, iterations to find it, seconds

@@ -71,60 +71,46 @@ template <class Ordering, std::size_t Capacity, class Orders = sync::semaphore_o
 using semaphore_channel =
     channel<model_item, model_storage<Capacity>, Ordering, sync::basic_semaphore<spinning_relacy_atomics, Orders>>;
 
-template <class Test>
-bool simulate_semaphore_test(rl::test_params& p) {
-    return rl::simulate<Test>(p);
-}
-
 /// Runs each model test for capacities 1 and 2; stops at the first failure (its kind stays in p).
 template <class Orders, template <std::size_t, class> class... Tests>
 bool simulate_semaphore_capacities(rl::test_params& p) {
-    return ((simulate_semaphore_test<Tests<1, Orders>>(p) && simulate_semaphore_test<Tests<2, Orders>>(p)) && ...);
+    return ((simulate_test<Tests<1, Orders>>(p) && simulate_test<Tests<2, Orders>>(p)) && ...);
 }
 
-// One type per mutant: semaphore_orders with a single order weakened by one step.
-#define POLYCHAN_SEMAPHORE_MUTANT(order, weaker)                                                                       \
-    struct semaphore_##order##_to_##weaker : sync::semaphore_orders {                                                  \
-        static constexpr std::memory_order order = std::memory_order_##weaker;                                         \
-    };
-POLYCHAN_SEMAPHORE_MUTANT(fill, relaxed)
-POLYCHAN_SEMAPHORE_MUTANT(observe, relaxed)
-POLYCHAN_SEMAPHORE_MUTANT(leave, relaxed)
-POLYCHAN_SEMAPHORE_MUTANT(drained, relaxed)
-POLYCHAN_SEMAPHORE_MUTANT(give, acq_rel)
-POLYCHAN_SEMAPHORE_MUTANT(enlist, acq_rel)
-POLYCHAN_SEMAPHORE_MUTANT(recheck, acquire)
-#undef POLYCHAN_SEMAPHORE_MUTANT
+// The mutants: each order of semaphore_orders that is not relaxed, and the one step weaker it
+// is tried at. X(order, weaker) for each.
+#define POLYCHAN_SEMAPHORE_MUTANTS(X)                                                                                  \
+    X(fill, relaxed)                                                                                                   \
+    X(observe, relaxed)                                                                                                \
+    X(leave, relaxed)                                                                                                  \
+    X(drained, relaxed)                                                                                                \
+    X(give, acq_rel)                                                                                                   \
+    X(enlist, acq_rel)                                                                                                 \
+    X(recheck, acquire)
 
-/// The mutants of semaphore_orders that `Catches` names, against the model tests (each other
-/// mutant is another model's job, and running it here would only spend its whole iteration
-/// budget, so it is not even compiled). Orders that are relaxed in production have no weaker
-/// step and no mutant.
-template <class Catches, template <std::size_t, class> class... Tests>
-std::vector<mutant> semaphore_mutants() {
-    using sync::semaphore_orders;
-    std::vector<mutant> rows;
+/// semaphore_orders with each order that has a mutant turned into a variable, which a mutant
+/// run weakens and restores (model_runner.hpp, `mutant`).
+struct semaphore_orders_under_test : sync::semaphore_orders {
+#define POLYCHAN_VARIABLE(order, weaker) static inline std::memory_order order = sync::semaphore_orders::order;
+    POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_VARIABLE)
+#undef POLYCHAN_VARIABLE
+};
+
+/// The mutants of semaphore_orders. Orders that are relaxed in production have no weaker step.
+inline std::vector<mutant> semaphore_mutants() {
 #define POLYCHAN_ROW(order, weaker)                                                                                    \
-    if constexpr (Catches::has(#order))                                                                                \
-        rows.push_back(mutant{#order, semaphore_orders::order, semaphore_##order##_to_##weaker::order,                 \
-                              simulate_semaphore_capacities<semaphore_##order##_to_##weaker, Tests...>});
-    POLYCHAN_ROW(fill, relaxed)
-    POLYCHAN_ROW(observe, relaxed)
-    POLYCHAN_ROW(leave, relaxed)
-    POLYCHAN_ROW(drained, relaxed)
-    POLYCHAN_ROW(give, acq_rel)
-    POLYCHAN_ROW(enlist, acq_rel)
-    POLYCHAN_ROW(recheck, acquire)
+    mutant{#order, sync::semaphore_orders::order, std::memory_order_##weaker, &semaphore_orders_under_test::order},
+    return {POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_ROW)};
 #undef POLYCHAN_ROW
-    return rows;
 }
 
-/// A model executable over `Tests`: the correct orders for capacities 1 and 2, and the mutants
-/// named in `Catches`, the ones this model is there to catch.
+/// A model executable over `Tests`: the production orders and the orders under test, each for
+/// capacities 1 and 2; the mutants named in `Catches` must be caught. (The others are other
+/// models' job: `--mutants` without `--required` would spend a whole budget on each.)
 template <class Catches, template <std::size_t, class> class... Tests>
 int run_semaphore_model(const char* algorithm, int argc, char** argv) {
     model m{algorithm, simulate_semaphore_capacities<sync::semaphore_orders, Tests...>,
-            semaphore_mutants<Catches, Tests...>(), 20000};
+            simulate_semaphore_capacities<semaphore_orders_under_test, Tests...>, semaphore_mutants(), 20000};
     m.must_catch = Catches::names();
     return run(m, argc, argv);
 }
