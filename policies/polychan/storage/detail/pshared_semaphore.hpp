@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 
 namespace polychan::storage::detail {
 
@@ -41,6 +42,7 @@ class pshared_semaphore {
         futex::wake(count_, update < INT_MAX ? static_cast<int>(update) : INT_MAX);
     }
     void acquire() noexcept {
+        if (spin_acquire()) return;
         while (!try_acquire()) count_.wait(0);
     }
     bool try_acquire() noexcept {
@@ -61,6 +63,7 @@ class pshared_semaphore {
         // CLOCK_MONOTONIC: a wall-clock jump neither shortens nor stretches the wait.
         auto const until =
             std::chrono::steady_clock::now() + std::chrono::ceil<std::chrono::steady_clock::duration>(t - Clock::now());
+        if (spin_acquire()) return true;
         for (;;) {
             if (try_acquire()) return true;
             if (!count_.wait_until(0, until)) return try_acquire(); // timed out: a last look
@@ -68,6 +71,26 @@ class pshared_semaphore {
     }
 
   private:
+    /// Before sleeping: a release that is on its way (its process between the add and the
+    /// wake) is taken without a sleep, which costs two system calls and a wake-up through the
+    /// scheduler, ~25 us a round trip here against ~2.5 us for std::counting_semaphore, which
+    /// spins too. Pauses first, then a few yields in case the releaser shares this CPU.
+    bool spin_acquire() noexcept {
+        for (unsigned i = 0; i < spin_pauses; ++i) {
+            if (try_acquire()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        for (unsigned i = 0; i < spin_yields; ++i) {
+            std::this_thread::yield();
+            if (try_acquire()) return true;
+        }
+        return false;
+    }
+    static constexpr unsigned spin_pauses = 1024;
+    static constexpr unsigned spin_yields = 16;
+
     futex_word count_;
 };
 
