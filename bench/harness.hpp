@@ -142,6 +142,12 @@ class start_gate {
     std::atomic<bool> open_{false};
 };
 
+/// Round trips made before a round-trip job starts its clock, in every subject alike: the
+/// first ones after the echo starts pay for its cold caches and TLB (a freshly started peer
+/// process also for its page faults and lazy symbol binding), up to 8 us each for a new
+/// process here, which is start-up, not the queue.
+constexpr std::uint64_t warm_up_round_trips = 64;
+
 inline double seconds_since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
 
 /// Runs `producers` + `consumers` threads released together; once every producer is done,

@@ -219,8 +219,8 @@ class peer_process {
     pid_t pid_ = -1;
 };
 
-/// Round trips with the echo in the peer process. Its "ready" item starts the clock, so
-/// process start-up and attaching are not measured.
+/// Round trips with the echo in the peer process. Its "ready" item and the warm-up round
+/// trips come before the clock starts, so process start-up and attaching are not measured.
 template <class Queue>
 void add_cross_process_round_trip(std::string const& job, std::string_view subject, kind k) {
     add(job, subject, k, [](benchmark::State& state) {
@@ -234,8 +234,9 @@ void add_cross_process_round_trip(std::string const& job, std::string_view subje
                 state.SkipWithError("the echo process did not attach");
                 break;
             }
+            bool in_order = ping_pong(ping, pong, warm_up_round_trips);
             auto const t0 = clock::now();
-            bool const in_order = ping_pong(ping, pong, round_trips);
+            in_order &= ping_pong(ping, pong, round_trips);
             double const secs = seconds_since(t0);
             ping.end_stream(1);
             if (!peer.finished() || !in_order) state.SkipWithError("the echo process failed");

@@ -27,16 +27,21 @@ void add_cache_line_floor(std::string const& job) {
             std::thread echo{[&] {
                 cpu_pin there{1};
                 gate.arrive_and_wait();
-                for (std::uint64_t i = 0; i < round_trips; ++i) {
+                for (std::uint64_t i = 0; i < warm_up_round_trips + round_trips; ++i) {
                     for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 1;) b.pause();
                     shared.value.store(2 * i + 2, std::memory_order_release);
                 }
             }};
-            auto const t0 = gate.open();
-            for (std::uint64_t i = 0; i < round_trips; ++i) {
-                shared.value.store(2 * i + 1, std::memory_order_release);
-                for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 2;) b.pause();
-            }
+            auto const bounce = [&](std::uint64_t from, std::uint64_t to) {
+                for (std::uint64_t i = from; i < to; ++i) {
+                    shared.value.store(2 * i + 1, std::memory_order_release);
+                    for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 2;) b.pause();
+                }
+            };
+            gate.open();
+            bounce(0, warm_up_round_trips);
+            auto const t0 = clock::now();
+            bounce(warm_up_round_trips, warm_up_round_trips + round_trips);
             double const secs = seconds_since(t0);
             echo.join();
             state.SetIterationTime(secs);
