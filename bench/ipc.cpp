@@ -137,6 +137,22 @@ class named_channel {
     std::optional<typename handle::writer_end> writer_;
     std::optional<typename handle::reader_end> reader_;
 };
+
+/// A named channel whose two ends are used by two threads of this process: the storage of
+/// the cross-process figure without the second process. (Both ends then share one handle.)
+template <class Sync>
+class named_channel_in_process : public named_channel<Sync> {
+  public:
+    static constexpr bool multi = false;
+    explicit named_channel_in_process(std::size_t /*capacity: the named channel's*/)
+        : named_channel<Sync>{create_t{}, fresh_name()} {}
+    void producer_done(int /*producer*/, int /*producers*/, int /*consumers*/) {}
+    void all_producers_done() { this->end_stream(1); }
+    static std::string subject() {
+        std::string s = named_channel<Sync>::subject();
+        return s.replace(s.find("(cross-process)"), std::string::npos, "(two threads)");
+    }
+};
 #endif
 
 // ---- the peer process -------------------------------------------------------------------
@@ -279,6 +295,12 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
 #ifdef POLYCHAN_BENCH_HAVE_IPC
 template <class... Syncs>
 void add_cross_process_channels(std::string const& rtt_job, std::string const& throughput_job, type_list<Syncs...>) {
+    (add_round_trip<named_channel_in_process<Syncs>>(rtt_job, named_channel_in_process<Syncs>::subject(),
+                                                     kind::polychan, round_trips, capacity),
+     ...);
+    (add_throughput<named_channel_in_process<Syncs>>(throughput_job, named_channel_in_process<Syncs>::subject(),
+                                                     kind::polychan, true, 1, 1, batch, capacity),
+     ...);
     (add_cross_process_round_trip<named_channel<Syncs>>(rtt_job, named_channel<Syncs>::subject(), kind::polychan), ...);
     (add_cross_process_throughput<named_channel<Syncs>>(throughput_job, named_channel<Syncs>::subject(),
                                                         kind::polychan),
