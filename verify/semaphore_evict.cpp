@@ -7,6 +7,9 @@
 // race Relacy reports). Every item is read or counted as discarded, exactly once.
 // With capacity 1 the writer finds the only slot held and sleeps on the doorbell until the
 // reader releases: a lost wake-up there is a deadlock.
+// always_last with two readers: items 0 and 1 are written and the channel closed, then two
+// readers read until closed. Each may skip item 0, but item 1, the newest, must be read by
+// one of them (two readers that each evicted "the oldest, as more than one is ready" lost it).
 #include "semaphore_models.hpp"
 
 namespace {
@@ -54,6 +57,35 @@ struct eviction {
 };
 
 template <std::size_t Capacity, class Orders>
+struct always_last_two_readers : rl::test_suite<always_last_two_readers<Capacity, Orders>, 2> {
+    polychan::verify::places places;
+    semaphore_channel<ordering::always_last, Capacity, Orders> ch;
+    int newest_read = 0;
+    int read = 0;
+
+    void before() {
+        places.use();
+        RL_ASSERT(ch.write(model_item{0}) == status::ok);
+        RL_ASSERT(ch.write(model_item{1}) == status::ok);
+        ch.close();
+    }
+    void thread(unsigned) {
+        model_item got;
+        int last = -1;
+        while (ch.read(got)) {
+            RL_ASSERT(got.value() > last);
+            last = got.value();
+            newest_read += got.value() == 1;
+            ++read;
+        }
+    }
+    void after() {
+        RL_ASSERT(newest_read == 1);
+        RL_ASSERT(static_cast<std::uint64_t>(read) + ch.discarded_count() == 2);
+    }
+};
+
+template <std::size_t Capacity, class Orders>
 using discard_old_eviction = eviction<ordering::discard_old>::test<Capacity, Orders>;
 template <std::size_t Capacity, class Orders>
 using always_last_eviction = eviction<ordering::always_last>::test<Capacity, Orders>;
@@ -61,6 +93,7 @@ using always_last_eviction = eviction<ordering::always_last>::test<Capacity, Ord
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_semaphore_model<catches<"give", "enlist", "recheck">, discard_old_eviction, always_last_eviction>(
-        "semaphore eviction (discard_old, always_last; held read slot, doorbell)", argc, argv);
+    return run_semaphore_model<catches<"give", "enlist", "recheck">, discard_old_eviction, always_last_eviction,
+                               always_last_two_readers>(
+        "semaphore eviction (discard_old, always_last; held read slot, doorbell, two readers)", argc, argv);
 }

@@ -45,6 +45,8 @@ class one_op_core {
     void close() { core_.close(); }
     bool is_closed() const { return core_.is_closed(); }
     std::size_t ready_size() const { return core_.ready_size(); }
+    bool newer_ready(read_ticket r) const requires requires(const Core& c) { c.newer_ready(r); }
+    { return core_.newer_ready(r); }
     std::size_t free_size() const { return core_.free_size(); }
     std::size_t capacity() const { return core_.capacity(); }
     std::uint64_t discarded() const { return core_.discarded(); }
