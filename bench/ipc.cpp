@@ -157,8 +157,15 @@ class named_channel_in_process : public named_channel<Sync> {
 
 // ---- the peer process -------------------------------------------------------------------
 // bench_ipc --peer KEY JOB IN OUT: opens queue IN to read and OUT to write (KEY says which
-// kind), says it is ready with one item on OUT, then does JOB: `echo` sends every item back,
-// `consume` counts the items and sends the count.
+// kind), says it is ready with one item on OUT, then does JOB until the stream ends: `echo`
+// sends every item back, `consume` counts the items and sends the count back at each
+// end-of-batch item. One peer serves every iteration of a repetition: a process started per
+// iteration left the kernel work of each exit (freeing its stacks and mappings, with TLB
+// shoot-downs to the other CPU) inside the next iterations' timing, and the cross-process
+// round trip measured 1.45x the in-process one inside the report against 1.16x alone.
+
+/// The item that ends one batch of a throughput iteration (the consumer answers with its count).
+constexpr std::uint64_t end_of_batch = end_of_stream - 1;
 
 template <class Queue>
 int serve(std::string_view job, std::string const& in_name, std::string const& out_name) {
@@ -169,9 +176,15 @@ int serve(std::string_view job, std::string const& in_name, std::string const& o
         while (in.pop(v)) out.push(v);
     } else {
         std::uint64_t n = 0;
-        while (in.pop(v)) ++n;
-        v.seq = n;
-        out.push(v);
+        while (in.pop(v)) {
+            if (v.seq != end_of_batch) {
+                ++n;
+                continue;
+            }
+            v.seq = n;
+            out.push(v);
+            n = 0;
+        }
     }
     return 0;
 }
@@ -240,53 +253,56 @@ class peer_process {
 template <class Queue>
 void add_cross_process_round_trip(std::string const& job, std::string_view subject, kind k) {
     add(job, subject, k, [](benchmark::State& state) {
+        std::string const ping_name = fresh_name(), pong_name = fresh_name();
+        Queue ping{create_t{}, ping_name}, pong{create_t{}, pong_name};
+        peer_process peer{Queue::key, "echo", ping_name, pong_name};
+        cpu_pin const pin{0}; // as the in-process jobs: the two processes on different CPUs
+        T ready{};
+        if (!pong.pop_for(ready, attach_limit)) {
+            state.SkipWithError("the echo process did not attach");
+            return;
+        }
+        bool in_order = ping_pong(ping, pong, warm_up_round_trips);
         for (auto _ : state) {
-            std::string const ping_name = fresh_name(), pong_name = fresh_name();
-            Queue ping{create_t{}, ping_name}, pong{create_t{}, pong_name};
-            peer_process peer{Queue::key, "echo", ping_name, pong_name};
-            cpu_pin const pin{0}; // as the in-process jobs: the two processes on different CPUs
-            T ready{};
-            if (!pong.pop_for(ready, attach_limit)) {
-                state.SkipWithError("the echo process did not attach");
-                break;
-            }
-            bool in_order = ping_pong(ping, pong, warm_up_round_trips);
             auto const t0 = clock::now();
             in_order &= ping_pong(ping, pong, round_trips);
-            double const secs = seconds_since(t0);
-            ping.end_stream(1);
-            if (!peer.finished() || !in_order) state.SkipWithError("the echo process failed");
-            state.SetIterationTime(secs);
+            state.SetIterationTime(seconds_since(t0));
         }
+        ping.end_stream(1);
+        if (!peer.finished() || !in_order) state.SkipWithError("the echo process failed");
         state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * round_trips));
     });
 }
 
-/// `batch` items to a consumer process, which answers with the count it got.
+/// `batch` items per iteration to a consumer process, which answers each batch with the count
+/// it got.
 template <class Queue>
 void add_cross_process_throughput(std::string const& job, std::string_view subject, kind k) {
     add(job, subject, k, [](benchmark::State& state) {
+        std::string const items_name = fresh_name(), back_name = fresh_name();
+        Queue items{create_t{}, items_name}, back{create_t{}, back_name};
+        peer_process peer{Queue::key, "consume", items_name, back_name};
+        cpu_pin const pin{0};
+        T v{};
+        if (!back.pop_for(v, attach_limit)) {
+            state.SkipWithError("the consumer process did not attach");
+            return;
+        }
+        bool all_arrived = true;
         for (auto _ : state) {
-            std::string const items_name = fresh_name(), back_name = fresh_name();
-            Queue items{create_t{}, items_name}, back{create_t{}, back_name};
-            peer_process peer{Queue::key, "consume", items_name, back_name};
-            cpu_pin const pin{0};
-            T v{};
-            if (!back.pop_for(v, attach_limit)) {
-                state.SkipWithError("the consumer process did not attach");
-                break;
-            }
             auto const t0 = clock::now();
             for (std::uint64_t i = 0; i < batch; ++i) {
                 v.seq = i;
                 items.push(v);
             }
-            items.end_stream(1);
+            v.seq = end_of_batch;
+            items.push(v);
             back.pop(v);
-            double const secs = seconds_since(t0);
-            if (!peer.finished() || v.seq != batch) state.SkipWithError("the consumer process lost items");
-            state.SetIterationTime(secs);
+            state.SetIterationTime(seconds_since(t0));
+            all_arrived &= v.seq == batch;
         }
+        items.end_stream(1);
+        if (!peer.finished() || !all_arrived) state.SkipWithError("the consumer process lost items");
         state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
         state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * batch * sizeof(T)));
     });
