@@ -302,11 +302,7 @@ class mutex::core {
     }
     /// Whether an item newer than the claimed `r` is ready (always_last then discards `r`):
     /// under the lock the one_op claim still holds, or under a fresh one.
-    bool newer_ready(const read_ticket& r) const {
-        if (r.locked) return ctl().ready_count > 0;
-        lock_type lock = locked();
-        return ctl().ready_count > 0;
-    }
+    bool newer_ready(const read_ticket& r) const { return (r.locked ? ctl().ready_count : ready_size()) > 0; }
     /// Slots neither holding an item nor claimed.
     std::size_t free_size() const {
         if constexpr (Storage::unbounded) {

@@ -44,6 +44,7 @@
 #include <polychan/claim.hpp>
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/cpu_pause.hpp>
 #include <polychan/detail/membarrier.hpp>
 #include <polychan/detail/payload_cell.hpp>
 #include <polychan/storage/detail/integrity.hpp>
@@ -140,9 +141,7 @@ inline void relax() noexcept {
     if constexpr (requires { Atomics::pause(); }) {
         Atomics::pause();
     } else {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        polychan::detail::cpu_pause();
     }
 }
 

@@ -12,6 +12,7 @@
 // the sync policy's own checks then report as corruption.
 #pragma once
 
+#include <polychan/detail/cpu_pause.hpp>
 #include <polychan/storage/detail/futex.hpp>
 #include <polychan/storage/detail/futex_word.hpp>
 
@@ -78,9 +79,7 @@ class pshared_semaphore {
     bool spin_acquire() noexcept {
         for (unsigned i = 0; i < spin_pauses; ++i) {
             if (try_acquire()) return true;
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
+            polychan::detail::cpu_pause();
         }
         for (unsigned i = 0; i < spin_yields; ++i) {
             std::this_thread::yield();

@@ -42,6 +42,8 @@
 // for `stall_limit` reports it.
 #pragma once
 
+#include <polychan/detail/cpu_pause.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -57,9 +59,7 @@ void semaphore_pause(unsigned& spins) {
     if constexpr (requires { Atomics::pause(); }) {
         Atomics::pause();
     } else if (++spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        polychan::detail::cpu_pause();
     } else {
         std::this_thread::yield(); // the pusher was preempted: give it the core
     }
