@@ -61,10 +61,14 @@ struct handoff_test : rl::test_suite<handoff_test<Orders>, 2> {
     }
 };
 
+#define POLYCHAN_HANDOFF_MUTANTS(X)                                                                                    \
+    X(publish, relaxed)                                                                                                \
+    X(observe, relaxed)
+
 /// handoff_orders as variables, for the mutants to weaken (model_runner.hpp, `mutant`).
 struct handoff_orders_under_test {
-    static inline std::memory_order publish = handoff_orders::publish;
-    static inline std::memory_order observe = handoff_orders::observe;
+    using production = handoff_orders;
+    POLYCHAN_HANDOFF_MUTANTS(POLYCHAN_ORDER_VARIABLE)
 };
 
 } // namespace
@@ -76,10 +80,8 @@ int main(int argc, char** argv) {
             simulate_test<handoff_test<handoff_orders_under_test>>,
             {},
             100000};
-    m.mutants = {
-        {"publish", handoff_orders::publish, std::memory_order_relaxed, &handoff_orders_under_test::publish},
-        {"observe", handoff_orders::observe, std::memory_order_relaxed, &handoff_orders_under_test::observe},
-    };
+    using under_test = handoff_orders_under_test;
+    m.mutants = {POLYCHAN_HANDOFF_MUTANTS(POLYCHAN_MUTANT_ROW)};
     m.must_catch = {"publish", "observe"};
     return run(m, argc, argv);
 }

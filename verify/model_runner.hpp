@@ -79,6 +79,14 @@ struct mutant {
     std::memory_order* setting; // the order's variable in the orders-under-test struct
 };
 
+/// For an algorithm's list of mutants, X(order, weaker) per order (see spsc_models.hpp):
+///  - in an orders-under-test struct that names its production struct `production`, the
+///    order as a variable that starts from production's value;
+///  - in a function that names that struct `under_test`, the order's mutant row.
+#define POLYCHAN_ORDER_VARIABLE(order, weaker) static inline std::memory_order order = production::order;
+#define POLYCHAN_MUTANT_ROW(order, weaker)                                                                             \
+    mutant{#order, under_test::production::order, std::memory_order_##weaker, &under_test::order},
+
 /// A model executable: its algorithm name, the correct model and its mutants.
 struct model {
     const char* algorithm;

@@ -91,17 +91,14 @@ bool simulate_semaphore_capacities(rl::test_params& p) {
 /// semaphore_orders with each order that has a mutant turned into a variable, which a mutant
 /// run weakens and restores (model_runner.hpp, `mutant`).
 struct semaphore_orders_under_test : sync::semaphore_orders {
-#define POLYCHAN_VARIABLE(order, weaker) static inline std::memory_order order = sync::semaphore_orders::order;
-    POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_VARIABLE)
-#undef POLYCHAN_VARIABLE
+    using production = sync::semaphore_orders;
+    POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_ORDER_VARIABLE)
 };
 
 /// The mutants of semaphore_orders. Orders that are relaxed in production have no weaker step.
 inline std::vector<mutant> semaphore_mutants() {
-#define POLYCHAN_ROW(order, weaker)                                                                                    \
-    mutant{#order, sync::semaphore_orders::order, std::memory_order_##weaker, &semaphore_orders_under_test::order},
-    return {POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_ROW)};
-#undef POLYCHAN_ROW
+    using under_test = semaphore_orders_under_test;
+    return {POLYCHAN_SEMAPHORE_MUTANTS(POLYCHAN_MUTANT_ROW)};
 }
 
 /// A model executable over `Tests`: the production orders and the orders under test, each for

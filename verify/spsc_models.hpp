@@ -52,17 +52,14 @@ bool simulate_capacities(rl::test_params& p) {
 /// spsc_orders with each order that has a mutant turned into a variable, which a mutant run
 /// weakens and restores (model_runner.hpp, `mutant`).
 struct spsc_orders_under_test : sync::spsc_orders {
-#define POLYCHAN_VARIABLE(order, weaker) static inline std::memory_order order = sync::spsc_orders::order;
-    POLYCHAN_SPSC_MUTANTS(POLYCHAN_VARIABLE)
-#undef POLYCHAN_VARIABLE
+    using production = sync::spsc_orders;
+    POLYCHAN_SPSC_MUTANTS(POLYCHAN_ORDER_VARIABLE)
 };
 
 /// The mutants of spsc_orders. Orders that are relaxed in production have no weaker step.
 inline std::vector<mutant> spsc_mutants() {
-#define POLYCHAN_ROW(order, weaker)                                                                                    \
-    mutant{#order, sync::spsc_orders::order, std::memory_order_##weaker, &spsc_orders_under_test::order},
-    return {POLYCHAN_SPSC_MUTANTS(POLYCHAN_ROW)};
-#undef POLYCHAN_ROW
+    using under_test = spsc_orders_under_test;
+    return {POLYCHAN_SPSC_MUTANTS(POLYCHAN_MUTANT_ROW)};
 }
 
 /// A model executable over `Tests`: the production orders and the orders under test, each for
