@@ -114,15 +114,18 @@ std::vector<corruption> mutex_corruptions() {
     using core = core_of<polychan::sync::mutex>;
     auto ctl = [](raw_segment& s) -> core::control& { return s.control<core>(); };
     return {
-        {"free list head", "free list head out of bounds", [=](raw_segment& s) { ctl(s).free_top = 0x7777'0000u; }},
-        {"ready list head", "ready list head out of bounds", [=](raw_segment& s) { ctl(s).ready_head = 5000; }},
-        {"ready list tail", "ready list tail out of bounds", [=](raw_segment& s) { ctl(s).ready_tail = 0xFFFF'FFF0u; }},
-        {"free count", "free count beyond the capacity", [=](raw_segment& s) { ctl(s).free_count = 1000; }},
-        {"ready count", "ready list ends and count disagree", [=](raw_segment& s) { ctl(s).ready_count = 1; }},
+        {"free list head", "free list head out of bounds", [=](raw_segment& s) { ctl(s).free.head = 0x7777'0000u; }},
+        {"ready list head", "ready list head out of bounds", [=](raw_segment& s) { ctl(s).ready.head = 5000; }},
+        {"ready list tail", "ready list tail out of bounds", [=](raw_segment& s) { ctl(s).ready.tail = 0xFFFF'FFF0u; }},
+        {"free list tail", "free list tail out of bounds", [=](raw_segment& s) { ctl(s).free.tail = 0xFFFF'FFF0u; }},
+        {"free list tail link", "the free list's tail links on to",
+         [=](raw_segment& s) { s.slot<core>(ctl(s).free.tail).next = ctl(s).free.head; }},
+        {"free count", "free count beyond the capacity", [=](raw_segment& s) { ctl(s).free.count = 1000; }},
+        {"ready count", "ready list ends and count disagree", [=](raw_segment& s) { ctl(s).ready.count = 1; }},
         {"free slot link", "a free slot links out of bounds",
-         [=](raw_segment& s) { s.slot<core>(ctl(s).free_top).next = 0x5555; }},
+         [=](raw_segment& s) { s.slot<core>(ctl(s).free.head).next = 0x5555; }},
         {"free slot record", "the free list's head slot is not free",
-         [=](raw_segment& s) { s.slot<core>(ctl(s).free_top).record.state = 9; }},
+         [=](raw_segment& s) { s.slot<core>(ctl(s).free.head).record.state = 9; }},
     };
 }
 
@@ -242,7 +245,7 @@ TEST_CASE("ipc corruption: a writer blocked on a full channel wakes with corrupt
     using spsc_core = core_of<polychan::sync::spsc>;
     SECTION("mutex: free count") {
         blocked_writer_wakes_corrupt<polychan::sync::mutex>(
-            {"", "free count beyond the capacity", [](raw_segment& s) { s.control<mutex_core>().free_count = 77; }});
+            {"", "free count beyond the capacity", [](raw_segment& s) { s.control<mutex_core>().free.count = 77; }});
     }
     SECTION("mutex: header") { blocked_writer_wakes_corrupt<polychan::sync::mutex>(header_corruptions()[0]); }
     SECTION("spsc: head past tail") {
@@ -311,9 +314,9 @@ TEST_CASE("ipc corruption: a mutex holder killed inside its critical section: th
         raw_segment raw{name};
         core::control& c = raw.control<core>();
         c.lock.lock();
-        c.ready_head = 0x7777'0000u;
-        c.ready_count = 12345;
-        c.free_top = core::nil;
+        c.ready.head = 0x7777'0000u;
+        c.ready.count = 12345;
+        c.free.head = core::nil;
         char const byte = 1;
         if (::write(ready[1], &byte, 1) != 1) ::_exit(3);
         for (;;) ::pause(); // SIGKILLed here, holding the mutex
