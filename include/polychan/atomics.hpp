@@ -6,6 +6,7 @@
 // and records each access's call site for Relacy's reports.
 #pragma once
 
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/detail/membarrier.hpp>
 
 #include <atomic>
@@ -24,7 +25,7 @@ struct std_atomics {
     /// The frequent half of an asymmetric pair (detail/membarrier.hpp): at seq_cst, a
     /// compiler barrier that orders like a seq_cst fence against heavy_fence; weaker orders
     /// (only ever a mutant in verify/) are plain fences.
-    static void light_fence(std::memory_order order, detail::fence_scope scope) noexcept {
+    POLYCHAN_HOT_PATH static void light_fence(std::memory_order order, detail::fence_scope scope) noexcept {
         if (order == std::memory_order_seq_cst) {
             detail::light_fence(scope);
         } else {

@@ -16,6 +16,8 @@
 // seq_cst fences: correct, only slower.
 #pragma once
 
+#include <polychan/detail/hot_path.hpp>
+
 #include <atomic>
 
 #if defined(__linux__)
@@ -72,7 +74,7 @@ inline bool offered(fence_scope scope) noexcept {
 } // namespace membarrier_detail
 
 /// The frequent side: a compiler barrier when the heavy side can reach this thread.
-inline void light_fence(fence_scope scope) noexcept {
+POLYCHAN_HOT_PATH void light_fence(fence_scope scope) noexcept {
     if (membarrier_detail::registered(scope)) {
         std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {

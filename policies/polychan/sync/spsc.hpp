@@ -45,6 +45,7 @@
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
 #include <polychan/detail/cpu_pause.hpp>
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/detail/membarrier.hpp>
 #include <polychan/detail/payload_cell.hpp>
 #include <polychan/storage/detail/integrity.hpp>
@@ -124,15 +125,9 @@ using spsc = basic_spsc<>;
 namespace spsc_detail {
 inline constexpr std::size_t cache_line = 64;
 
-// The per-item paths are always inlined and the waiting path (await) never is. Left to GCC's
-// heuristics, whether they were inlined depended on how much else the translation unit
-// instantiated: the same heap spsc round trip measured 164 ns in one benchmark binary and
-// 235 ns in another, in the same run (bench_latency, with and without these attributes).
-#if defined(__GNUC__)
-#define POLYCHAN_SPSC_HOT [[gnu::always_inline]] inline
-#else
-#define POLYCHAN_SPSC_HOT inline
-#endif
+// The per-item paths are always inlined (POLYCHAN_HOT_PATH) and the waiting path (await)
+// never is: the same heap spsc round trip measured 164 ns in one benchmark binary and 235 ns
+// in another when GCC's heuristics chose (bench_latency, with and without the attributes).
 
 /// One step of a spin: the CPU's pause, or the backend's own (Relacy's yield, so that its
 /// schedulers see a spin as waiting for another thread rather than as a livelock).
@@ -259,7 +254,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     // ---- writer ----------------------------------------------------------------------
     /// Takes a free slot without waiting: ok, full, or closed.
-    POLYCHAN_SPSC_HOT claim<write_ticket> try_claim_write() {
+    POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write() {
         control& c = ctl();
         if (c.claimed.load(std::memory_order_relaxed) != 0) return claim_while_claimed();
         if (corrupt()) return {status::corrupt};
@@ -292,7 +287,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
-    POLYCHAN_SPSC_HOT status publish(write_ticket w) {
+    POLYCHAN_HOT_PATH status publish(write_ticket w) {
         control& c = ctl();
         c.claimed.store(0, std::memory_order_relaxed);
         set_own_claim(false);
@@ -314,7 +309,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     // ---- reader ----------------------------------------------------------------------
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
-    POLYCHAN_SPSC_HOT claim<read_ticket> try_claim_read() {
+    POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read() {
         control& c = ctl();
         if (corrupt()) return {status::corrupt};
         for (;;) {
@@ -356,7 +351,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
-    POLYCHAN_SPSC_HOT void release(read_ticket) {
+    POLYCHAN_HOT_PATH void release(read_ticket) {
         control& c = ctl();
         c.released.store(c.released.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         if (--c.held > 0) return; // an older slot may still be held: the frontier waits for it
@@ -573,7 +568,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     /// Whether the item of position p is in its slot (the reader's look before `tail`).
-    POLYCHAN_SPSC_HOT bool in_slot(u64 p) const { return slot_at(p).published.load(Orders::observe) == p + 1; }
+    POLYCHAN_HOT_PATH bool in_slot(u64 p) const { return slot_at(p).published.load(Orders::observe) == p + 1; }
 
     /// A publish that saw `closed` after making item p visible. If the reader has taken p,
     /// or has not reached it yet (then, by the fence pair, it will see it before it could
@@ -597,7 +592,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     /// Wakes the other side if it announced a sleep (called after a light fence). The common case is one load.
-    POLYCHAN_SPSC_HOT void wake(wait_word& w) {
+    POLYCHAN_HOT_PATH void wake(wait_word& w) {
         if (w.load(std::memory_order_relaxed) != 0 && w.exchange(0, std::memory_order_relaxed) != 0) w.notify_one();
     }
 
