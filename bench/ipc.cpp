@@ -204,7 +204,9 @@ int peer_main(int argc, char** argv) {
     if (argc != 6) return 2;
     std::string_view const key = argv[2], job = argv[3];
     if (job != "echo" && job != "consume") return 2;
-    cpu_pin const pin{1}; // the parent runs on the first CPU
+    // Where the in-process jobs run the same side (transfer.hpp): the echo on the second CPU,
+    // the consumer of a throughput job on the first (the parent's producer takes the second).
+    cpu_pin const pin{job == "consume" ? 0 : 1};
     try {
         if (key == message_queue::key) return serve<message_queue>(job, argv[4], argv[5]);
 #ifdef POLYCHAN_BENCH_HAVE_IPC
@@ -282,7 +284,7 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
         std::string const items_name = fresh_name(), back_name = fresh_name();
         Queue items{create_t{}, items_name}, back{create_t{}, back_name};
         peer_process peer{Queue::key, "consume", items_name, back_name};
-        cpu_pin const pin{0};
+        cpu_pin const pin{1}; // the producer's CPU in the in-process job; the consumer has the first
         T v{};
         if (!back.pop_for(v, attach_limit)) {
             state.SkipWithError("the consumer process did not attach");
