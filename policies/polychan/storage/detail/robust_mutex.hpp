@@ -10,6 +10,7 @@
 // (it alone knows the invariants); the mutex cannot know whether the state is whole.
 #pragma once
 
+#include <polychan/detail/cpu_pause.hpp>
 #include <polychan/ipc/error.hpp>
 
 #include <cerrno>
@@ -37,7 +38,18 @@ class robust_mutex {
     robust_mutex(const robust_mutex&) = delete;
     robust_mutex& operator=(const robust_mutex&) = delete;
 
-    void lock() { acquired(pthread_mutex_lock(&m_)); }
+    /// Tries a while before sleeping: a critical section of the mutex core is a few list
+    /// operations, shorter than the futex wait and wake a sleep costs (each slower on a futex
+    /// in shared memory, which the kernel finds by its page). Cross-process 8-byte throughput:
+    /// 930 -> 650 ns per item (bench_ipc, with futex_condition's spin).
+    void lock() {
+        for (int i = 0; i < spin_limit; ++i) {
+            int const rc = pthread_mutex_trylock(&m_);
+            if (rc != EBUSY) return acquired(rc);
+            polychan::detail::cpu_pause();
+        }
+        acquired(pthread_mutex_lock(&m_));
+    }
     bool try_lock() {
         int const rc = pthread_mutex_trylock(&m_);
         if (rc == EBUSY) return false;
@@ -69,6 +81,8 @@ class robust_mutex {
     static void check(int rc, const char* what) {
         if (rc != 0) throw ipc::error(std::string{"polychan: "} + what + " failed: " + std::strerror(rc));
     }
+
+    static constexpr int spin_limit = 100;
 
     pthread_mutex_t m_;
     unsigned owner_died_ = 0; // written only while holding m_
