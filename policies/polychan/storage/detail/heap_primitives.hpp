@@ -1,6 +1,8 @@
 // polychan — the blocking primitives every in-process storage hands to the sync policies.
 #pragma once
 
+#include <polychan/storage/detail/spinning_condition.hpp>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -61,7 +63,7 @@ struct heap_primitives {
     /// The mutex a sync policy locks in this memory.
     using mutex_type = std::mutex;
     /// The condition variable a sync policy waits on with mutex_type.
-    using condition_type = std::condition_variable;
+    using condition_type = spinning_condition;
     /// The counting semaphore a sync policy sleeps on in this memory.
     template <std::ptrdiff_t LeastMaxValue>
     using counting_semaphore = std::counting_semaphore<LeastMaxValue>;
