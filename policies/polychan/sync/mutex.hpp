@@ -398,25 +398,32 @@ class mutex::core {
         return fault_in_list(ctl().ready, "ready", slot_ready);
     }
     /// fault_in_lists() for one list, whose slots must all be in `state`.
-    std::string fault_in_list(slot_list const& list, std::string const& name, slot_state state) const {
+    std::string fault_in_list(slot_list const& list, char const* name, slot_state state) const {
         std::size_t const n = mem_.capacity();
         auto const in_bounds = [n](std::uint32_t i) { return i == nil || i < n; };
-        auto const at = [](auto value) { return std::to_string(value); };
-        if (!in_bounds(list.head)) return name + " list head out of bounds: " + at(list.head);
-        if (!in_bounds(list.tail)) return name + " list tail out of bounds: " + at(list.tail);
-        if (list.count > n) return name + " count beyond the capacity: " + at(list.count);
+        // Strings only on a fault: this runs in every critical section in shared memory.
+        auto const fault = [name](char const* before, char const* after, auto value) {
+            if constexpr (std::is_convertible_v<decltype(value), char const*>) {
+                return std::string{before} + name + after + value;
+            } else {
+                return std::string{before} + name + after + std::to_string(value);
+            }
+        };
+        if (!in_bounds(list.head)) return fault("", " list head out of bounds: ", list.head);
+        if (!in_bounds(list.tail)) return fault("", " list tail out of bounds: ", list.tail);
+        if (list.count > n) return fault("", " count beyond the capacity: ", list.count);
         if ((list.head == nil) != (list.count == 0) || (list.head == nil) != (list.tail == nil))
-            return name + " list ends and count disagree: count " + at(list.count) + ", head " + at(list.head) +
-                   ", tail " + at(list.tail);
+            return fault("", " list ends and count disagree: count ", list.count) + ", head " +
+                   std::to_string(list.head) + ", tail " + std::to_string(list.tail);
         if (list.head == nil) return {};
         slot const& h = slot_at(list.head);
-        if (!in_bounds(h.next)) return "a " + name + " slot links out of bounds: " + at(h.next);
+        if (!in_bounds(h.next)) return fault("a ", " slot links out of bounds: ", h.next);
         if (h.record.state != state)
-            return "the " + name + " list's head slot is not " + name + ": state " + at(h.record.state);
+            return fault("the ", " list's head slot is not ", name) + ": state " + std::to_string(h.record.state);
         slot const& t = slot_at(list.tail);
-        if (t.next != nil) return "the " + name + " list's tail links on to " + at(t.next);
+        if (t.next != nil) return fault("the ", " list's tail links on to ", t.next);
         if (t.record.state != state)
-            return "the " + name + " list's tail slot is not " + name + ": state " + at(t.record.state);
+            return fault("the ", " list's tail slot is not ", name) + ": state " + std::to_string(t.record.state);
         return {};
     }
     slot const& slot_at(std::uint32_t i) const noexcept { return const_cast<region_type&>(mem_).slot(i); }
