@@ -403,11 +403,11 @@ class mutex::core {
         auto const in_bounds = [n](std::uint32_t i) { return i == nil || i < n; };
         // Strings only on a fault: this runs in every critical section in shared memory.
         auto const fault = [name](char const* before, char const* after, auto value) {
-            if constexpr (std::is_convertible_v<decltype(value), char const*>) {
-                return std::string{before} + name + after + value;
-            } else {
-                return std::string{before} + name + after + std::to_string(value);
-            }
+            return std::string{before} + name + after + std::to_string(value);
+        };
+        auto const wrong_state = [name](char const* end, std::uint32_t found) {
+            return std::string{"the "} + name + " list's " + end + " slot is not " + name + ": state " +
+                   std::to_string(found);
         };
         if (!in_bounds(list.head)) return fault("", " list head out of bounds: ", list.head);
         if (!in_bounds(list.tail)) return fault("", " list tail out of bounds: ", list.tail);
@@ -418,12 +418,10 @@ class mutex::core {
         if (list.head == nil) return {};
         slot const& h = slot_at(list.head);
         if (!in_bounds(h.next)) return fault("a ", " slot links out of bounds: ", h.next);
-        if (h.record.state != state)
-            return fault("the ", " list's head slot is not ", name) + ": state " + std::to_string(h.record.state);
+        if (h.record.state != state) return wrong_state("head", h.record.state);
         slot const& t = slot_at(list.tail);
         if (t.next != nil) return fault("the ", " list's tail links on to ", t.next);
-        if (t.record.state != state)
-            return fault("the ", " list's tail slot is not ", name) + ": state " + std::to_string(t.record.state);
+        if (t.record.state != state) return wrong_state("tail", t.record.state);
         return {};
     }
     slot const& slot_at(std::uint32_t i) const noexcept { return const_cast<region_type&>(mem_).slot(i); }

@@ -427,15 +427,12 @@ class basic_semaphore<Atomics, Orders>::core {
         if constexpr (requires { Atomics::pause(); }) {
             return false;
         } else {
-            if (d.is_poll()) return false;
-            for (int i = 0; i < permit_spin_limit; ++i) {
-                if (p.available(std::memory_order_relaxed) > 0 || is_closed()) return true;
-                polychan::detail::cpu_pause();
-            }
-            return false;
+            return !d.is_poll() && polychan::detail::spin_until(permit_spin_limit, [&] {
+                return p.available(std::memory_order_relaxed) > 0 || is_closed();
+            });
         }
     }
-    static constexpr int permit_spin_limit = 1024;
+    static constexpr unsigned permit_spin_limit = 1024;
 
     /// Sleeps for a permit and banks it for the claim that follows. A wake-up after close
     /// may stand for nothing, so it is dropped: after close nobody needs permits any more.

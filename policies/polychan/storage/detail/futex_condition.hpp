@@ -68,11 +68,8 @@ class futex_condition {
         // with work to do need. A process killed while spinning leaves the flag set, and any
         // value a peer writes there counts as set: then nobody spins, which is slower, not wrong.
         if (spinning_.exchange(1, std::memory_order_relaxed) == 0) {
-            bool notified = false;
-            for (int i = 0; i < spin_limit && !notified; ++i) {
-                notified = seq_.load(std::memory_order_relaxed) != seen;
-                polychan::detail::cpu_pause();
-            }
+            bool const notified =
+                polychan::detail::spin_until(spin_limit, [&] { return seq_.load(std::memory_order_relaxed) != seen; });
             spinning_.store(0, std::memory_order_relaxed);
             if (notified) {
                 lock.lock();
@@ -86,7 +83,7 @@ class futex_condition {
         sleepers_.fetch_sub(1, std::memory_order_seq_cst);
         lock.lock();
     }
-    static constexpr int spin_limit = 256;
+    static constexpr unsigned spin_limit = 256;
     void notify(int count) noexcept {
         seq_.fetch_add(1, std::memory_order_seq_cst);
         // A sleeper killed while asleep leaves the count too high: that costs a needless

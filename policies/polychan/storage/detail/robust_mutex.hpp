@@ -43,12 +43,10 @@ class robust_mutex {
     /// in shared memory, which the kernel finds by its page). Cross-process 8-byte throughput:
     /// 930 -> 650 ns per item (bench_ipc, with futex_condition's spin).
     void lock() {
-        for (int i = 0; i < spin_limit; ++i) {
-            int const rc = pthread_mutex_trylock(&m_);
-            if (rc != EBUSY) return acquired(rc);
-            polychan::detail::cpu_pause();
-        }
-        acquired(pthread_mutex_lock(&m_));
+        int rc = EBUSY;
+        if (!polychan::detail::spin_until(spin_limit, [&] { return (rc = pthread_mutex_trylock(&m_)) != EBUSY; }))
+            rc = pthread_mutex_lock(&m_);
+        acquired(rc);
     }
     bool try_lock() {
         int const rc = pthread_mutex_trylock(&m_);
@@ -82,7 +80,7 @@ class robust_mutex {
         if (rc != 0) throw ipc::error(std::string{"polychan: "} + what + " failed: " + std::strerror(rc));
     }
 
-    static constexpr int spin_limit = 100;
+    static constexpr unsigned spin_limit = 100;
 
     pthread_mutex_t m_;
     unsigned owner_died_ = 0; // written only while holding m_

@@ -66,22 +66,14 @@ class spinning_condition {
         if (spinning_.exchange(true, std::memory_order_relaxed)) return;
         std::uint32_t const seen = changes_.load(std::memory_order_relaxed);
         lock.unlock();
-        bool notified = false;
-        for (int i = 0; i < spin_limit && !notified; ++i) {
-            polychan::detail::cpu_pause();
-            notified = changes_.load(std::memory_order_relaxed) != seen;
-        }
+        polychan::detail::spin_until(spin_limit, [&] { return changes_.load(std::memory_order_relaxed) != seen; });
         spinning_.store(false, std::memory_order_relaxed);
         // Back under the lock without sleeping in the mutex: its holder is usually the
         // notifier, about to unlock, and a locker that sleeps makes each of its unlocks a
         // futex wake (8-byte throughput fell below std::mutex + std::deque with lock() here).
-        for (int i = 0; i < spin_limit; ++i) {
-            if (lock.try_lock()) return;
-            polychan::detail::cpu_pause();
-        }
-        lock.lock();
+        if (!polychan::detail::spin_until(spin_limit, [&] { return lock.try_lock(); })) lock.lock();
     }
-    static constexpr int spin_limit = 256;
+    static constexpr unsigned spin_limit = 256;
 
     std::condition_variable cv_;
     std::atomic<std::uint32_t> changes_{0};
