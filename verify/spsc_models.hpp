@@ -40,6 +40,8 @@ bool simulate_capacities(rl::test_params& p) {
     X(reuse, relaxed)                                                                                                  \
     X(publish_fence, acq_rel)                                                                                          \
     X(release_fence, acq_rel)                                                                                          \
+    X(take_fence, acq_rel)                                                                                             \
+    X(settle_fence, acq_rel)                                                                                           \
     X(close_fence, acq_rel)                                                                                            \
     X(sleep_fence, acq_rel)                                                                                            \
     X(drain_fence, acq_rel)                                                                                            \

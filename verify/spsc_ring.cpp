@@ -75,7 +75,11 @@ struct discard_new_ring : rl::test_suite<discard_new_ring<Capacity, Orders>, 2> 
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_spsc_model<
-        catches<"publish", "observe", "finish", "reuse", "publish_fence", "release_fence", "sleep_fence">, block_ring,
-        discard_new_ring>("spsc ring (block, discard_new)", argc, argv);
+    // Not "observe": without evictions the reader's take is followed by take_fence, which this
+    // backend models as a seq_cst fence, and that fence makes a relaxed look at the slot an
+    // acquire. In production the light fence is a compiler barrier only, so observe stays
+    // acquire; the discard_old, always_last and transactions models, whose takes are CASes
+    // with no fence after them, are the ones that catch it.
+    return run_spsc_model<catches<"publish", "finish", "reuse", "publish_fence", "release_fence", "sleep_fence">,
+                          block_ring, discard_new_ring>("spsc ring (block, discard_new)", argc, argv);
 }

@@ -79,6 +79,7 @@ struct forever_wakeup : rl::test_suite<forever_wakeup<Capacity, Orders>, 2> {
 } // namespace
 
 int main(int argc, char** argv) {
-    return run_spsc_model<catches<"publish_fence", "release_fence", "close_fence", "sleep_fence", "drain_fence">,
+    return run_spsc_model<catches<"publish_fence", "release_fence", "take_fence", "settle_fence", "close_fence",
+                                  "sleep_fence", "drain_fence">,
                           block_wakeup, forever_wakeup>("spsc wake-up and close", argc, argv);
 }

@@ -46,8 +46,9 @@ class channel {
     using storage_type = Storage;
     using ordering_type = Ordering;
     using sync_type = Sync;
-    /// The sync policy's implementation of the slot protocol for this storage.
-    using core_type = typename Sync::template core<T, Storage>;
+    /// The sync policy's implementation of the slot protocol for this storage (and ordering,
+    /// where the policy uses it: sync_core_for).
+    using core_type = typename sync_core_for<Sync, T, Storage, Ordering>::type;
     static_assert(sync_core<core_type>, "polychan: Sync::core<T, Storage> does not implement the sync protocol");
 
     /// What begin_write() and its forms return: a claimed write slot (see transaction.hpp).

@@ -118,4 +118,30 @@ constexpr bool sync_supports_ordering() {
     }
 }
 
+/// Whether an ordering may ask a sync core to evict for a writer (`try_evict_oldest(evictor::writer)`,
+/// as discard_old and always_last do when full). An ordering that never does declares
+/// `static constexpr bool evicts_for_writer = false`; one that declares nothing may.
+template <class Ordering>
+constexpr bool ordering_evicts_for_writer() {
+    if constexpr (requires { Ordering::evicts_for_writer; }) {
+        return Ordering::evicts_for_writer;
+    } else {
+        return true;
+    }
+}
+
+/// The core a channel of `Ordering` runs on. A sync policy whose core can drop work that only
+/// writer evictions need (spsc: the reader takes items without a locked instruction) defines
+/// `core<T, Storage, bool WriterEvicts>` and gets the ordering's answer; others get
+/// `core<T, Storage>`.
+template <class Sync, class T, class Storage, class Ordering>
+struct sync_core_for {
+    using type = typename Sync::template core<T, Storage>;
+};
+template <class Sync, class T, class Storage, class Ordering>
+requires requires { typename Sync::template core<T, Storage, ordering_evicts_for_writer<Ordering>()>; }
+struct sync_core_for<Sync, T, Storage, Ordering> {
+    using type = typename Sync::template core<T, Storage, ordering_evicts_for_writer<Ordering>()>;
+};
+
 } // namespace polychan

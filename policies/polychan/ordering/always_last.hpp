@@ -13,6 +13,8 @@ namespace polychan::ordering {
 struct always_last {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "always_last";
+    /// Full: the writer asks the core to evict the oldest item.
+    static constexpr bool evicts_for_writer = true;
 
     /// Claims a slot, evicting the oldest ready item when full (as discard_old).
     template <class Core>

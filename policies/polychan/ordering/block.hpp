@@ -12,6 +12,8 @@ namespace polychan::ordering {
 struct block {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "block";
+    /// Never asks the core to evict for a writer (a core may skip what only evictions need).
+    static constexpr bool evicts_for_writer = false;
 
     /// Claims a free slot, waiting for one until `d`: ok, closed, full (poll) or timeout.
     template <class Core>

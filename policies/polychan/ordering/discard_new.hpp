@@ -12,6 +12,8 @@ namespace polychan::ordering {
 struct discard_new {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "discard_new";
+    /// Never asks the core to evict for a writer (a core may skip what only evictions need).
+    static constexpr bool evicts_for_writer = false;
 
     /// Claims a free slot without waiting: ok, closed, or discarded (counted) when full.
     template <class Core>

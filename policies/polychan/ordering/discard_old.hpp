@@ -12,6 +12,8 @@ namespace polychan::ordering {
 struct discard_old {
     /// The policy's name, for messages and test output.
     static constexpr std::string_view name = "discard_old";
+    /// Full: the writer asks the core to evict the oldest item.
+    static constexpr bool evicts_for_writer = true;
 
     /// Claims a slot, evicting the oldest ready item when full; waits (until `d`) only when
     /// every slot is held by a transaction.

@@ -17,10 +17,13 @@
 //              (publish/observe). The reader finds items by it, so a hand-off moves one
 //              line, and the writer's own line (tail, its copies) is never pulled away.
 //   tail       writer: items [0, tail) were published; read only for sizes
-//   head       (position << 1) | drained. The reader takes `head` with a CAS; the writer
-//              CASes it too, but only when full (discard_old evicts the oldest item) and
-//              after close (a publish that raced with close either gets read or is
-//              retracted, never lost): whoever moves head owns the item.
+//   head       (position << 1) | drained. With an ordering that evicts (discard_old,
+//              always_last) the writer CASes it when full, to evict the oldest item, so the
+//              reader takes with a CAS too: whoever moves head owns the item. Without
+//              evictions head is the reader's, and a take is a plain store: a locked
+//              instruction per item was half of a hand-off's CPU time. A publish that
+//              raced with close is either read or taken back, never lost: the writer
+//              decides with a CAS on head (evictions) or on the slot (settle_after_close).
 //   frontier   reader: the slots of positions < frontier are the writer's again. Read
 //              transactions may be held and released in any order, so it moves when the
 //              reader holds none, to just past its last take (positions skipped by head were
@@ -73,17 +76,22 @@ struct spsc_orders {
     // The reader's last use of a slot must happen before the writer overwrites it.
     static constexpr std::memory_order finish = std::memory_order_release;
     static constexpr std::memory_order reuse = std::memory_order_acquire;
-    // A CAS on head only decides who owns position p (published and frontier carry the data).
+    // A CAS on head (or, after close, on a slot's `published`) only decides who owns position
+    // p (published and frontier carry the data); a store of head is the reader's own record.
     static constexpr std::memory_order take = std::memory_order_relaxed;
     // StoreLoad pairs, each with a light side that runs per item and a heavy side that
     // runs rarely (detail/membarrier.hpp); at least one of the two always sees the other:
     //   publish_fence  writer: published stored  -> light -> a sleeping reader? closed?
     //   release_fence  reader: frontier stored   -> light -> a sleeping writer?
+    //   take_fence     reader: head stored (take) -> light -> closed? (no evictions only)
+    //   settle_fence   writer, publish saw closed -> heavy -> has the reader taken it?
     //   close_fence    close: closed stored      -> light -> sleepers?
     //   sleep_fence    a sleeper: announced      -> heavy -> re-check what it waits for
     //   drain_fence    reader, closed and empty  -> heavy -> look at the slot again before "drained"
     static constexpr std::memory_order publish_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order release_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order take_fence = std::memory_order_seq_cst;
+    static constexpr std::memory_order settle_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order close_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order sleep_fence = std::memory_order_seq_cst;
     static constexpr std::memory_order drain_fence = std::memory_order_seq_cst;
@@ -115,7 +123,9 @@ struct basic_spsc {
     static constexpr bool single_writer = true;
 
     /// The slot protocol (sync_core, concepts.hpp) for items T in Storage's memory.
-    template <class T, storage_policy Storage>
+    /// `WriterEvicts`: whether the ordering makes the writer evict (discard_old, always_last).
+    /// Without evictions the reader takes an item with a plain store instead of a CAS.
+    template <class T, storage_policy Storage, bool WriterEvicts = true>
     class core;
 };
 
@@ -162,7 +172,7 @@ struct wait_word_of<Atomics, Storage> {
 } // namespace spsc_detail
 
 template <class Atomics, class Orders, unsigned SpinLimit>
-template <class T, storage_policy Storage>
+template <class T, storage_policy Storage, bool WriterEvicts>
 class basic_spsc<Atomics, Orders, SpinLimit>::core {
     static_assert(!Storage::unbounded, "polychan: spsc needs a bounded storage (heap or heap_fixed)");
 
@@ -181,6 +191,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
   public:
     // The memory layout, public so that tools and tests can inspect a segment.
     static constexpr u64 drained_bit = 1; // in `head`, whose position is head >> 1
+    // In a slot's `published` after close, without evictions (settle_after_close): which side
+    // the item of that position went to. Positions never come near these bits.
+    static constexpr u64 retracted_mark = u64{1} << 63; // the writer took it back
+    static constexpr u64 taken_mark = u64{1} << 62;     // the reader keeps it
     struct slot {
         // position + 1 once the item of `position` is in: a reader that waits at the head
         // watches this word, in the item's own cache line, rather than `tail`, so a
@@ -260,7 +274,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if (corrupt()) return {status::corrupt};
         if (c.closed.load(std::memory_order_relaxed) != 0) return {status::closed};
         u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
-        if (p - c.cached_frontier >= capacity() && c.evicted_for != p) {
+        if (p - c.cached_frontier >= capacity() && (!WriterEvicts || c.evicted_for != p)) {
             c.cached_frontier = c.frontier.load(Orders::reuse);
             if (p - c.cached_frontier >= capacity()) return {status::full};
         }
@@ -291,7 +305,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control& c = ctl();
         c.claimed.store(0, std::memory_order_relaxed);
         set_own_claim(false);
-        c.evicted_for = no_position;
+        if constexpr (WriterEvicts) c.evicted_for = no_position;
         slot_at(w.position).published.store(w.position + 1, Orders::publish);
         c.tail.store(w.position + 1, Orders::count); // sizes and ring_fault: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
@@ -318,17 +332,23 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             u64 const p = h >> 1;
             if (!in_slot(p)) {
                 if (c.closed.load(std::memory_order_relaxed) == 0) return {status::empty};
-                // Closed and nothing seen. A publish that missed the close is visible after
-                // this fence; one that saw it settles at head, racing this CAS.
-                Atomics::heavy_fence(Orders::drain_fence, scope);
-                if (!in_slot(p)) {
-                    if (c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
-                        return {status::closed};
-                    continue;
+                if (drained_at(h)) return {status::closed};
+                continue;
+            }
+            if constexpr (WriterEvicts) {
+                // The writer may move head to evict p, or to settle a publish after close.
+                if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) continue;
+            } else {
+                // Without evictions head is the reader's alone, and a take is a store. Only a
+                // publish that saw close may still take its item back (settle_after_close):
+                // after close, the slot's word decides.
+                c.head.store(h + 2, Orders::take);
+                Atomics::light_fence(Orders::take_fence, scope);
+                if (c.closed.load(std::memory_order_relaxed) != 0 && !kept_after_close(p)) [[unlikely]] {
+                    c.head.store(h | drained_bit, Orders::take);
+                    return {status::closed};
                 }
             }
-            // The writer moves head only to evict or to settle a publish after close.
-            if (!c.head.compare_exchange_strong(h, h + 2, Orders::take, std::memory_order_relaxed)) continue;
             ++c.held;
             c.took_until = p + 1;
             return {status::ok, {p}};
@@ -392,6 +412,11 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             slot_at(c.ticket.position).item.destroy();
             release(c.ticket);
             return true;
+        }
+        if constexpr (!WriterEvicts) {
+            // The reader takes items with plain stores here: an eviction would race them.
+            throw std::logic_error("polychan: spsc core built for an ordering that never evicts (evicts_for_writer "
+                                   "= false) was asked to evict for the writer");
         }
         // The writer found the ring full: it needs the slot of position p - capacity, which
         // is the oldest item's only if the reader has not taken it (then it is held or being
@@ -469,7 +494,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if (p > c.tail.load(Orders::counted) + 1) return "head past tail";
         if (c.held > capacity()) return "reader holds more slots than there are";
         if (c.took_until < f || c.took_until > p) return "reader's last take outside frontier .. head";
-        u64 const v = slot_at(p).published.load(Orders::observe);
+        // (After close, a slot may carry which side its item went to: settle_after_close.)
+        u64 const v = slot_at(p).published.load(Orders::observe) & ~(retracted_mark | taken_mark);
         bool const expected = v == p + 1 || (p >= capacity() ? v == p + 1 - capacity() : v == 0);
         if (!expected && c.head.load(std::memory_order_relaxed) == h) return "the head's slot holds another position";
         return nullptr;
@@ -567,25 +593,72 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
                            " .. head " + std::to_string(p));
     }
 
+    /// The reader found the channel closed and nothing at head `h`: whether it is drained
+    /// (head then says so for good); false if an item has come after all. A publish that did
+    /// not see `closed` is visible after drain_fence; one that did settles with the reader
+    /// (settle_after_close).
+    bool drained_at(u64 h) {
+        Atomics::heavy_fence(Orders::drain_fence, scope);
+        if (in_slot(h >> 1)) return false;
+        if constexpr (WriterEvicts) {
+            return ctl().head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed);
+        } else {
+            ctl().head.store(h | drained_bit, Orders::take);
+            return true;
+        }
+    }
+
     /// Whether the item of position p is in its slot (the reader's look before `tail`).
     POLYCHAN_HOT_PATH bool in_slot(u64 p) const { return slot_at(p).published.load(Orders::observe) == p + 1; }
 
-    /// A publish that saw `closed` after making item p visible. If the reader has taken p,
-    /// or has not reached it yet (then, by the fence pair, it will see it before it could
-    /// call the channel drained), p is delivered. If the reader stands at p, one CAS
-    /// decides: the writer marks the channel drained at p and takes the item back.
+    /// A publish that saw `closed` after making item p visible: delivered if the reader has
+    /// taken p or has yet to reach it, else taken back, so that a write that returns ok is
+    /// read. How writer and reader agree, by who else moves head:
+    ///
+    ///   WriterEvicts: both sides CAS head        no evictions: head is the reader's; the slot's
+    ///                                            `published` word decides, after close only
+    ///   writer                reader             writer                  reader
+    ///   head at p: CAS        closed, nothing    settle_fence            head = p + 1 (take)
+    ///   head p -> p|drained   at p: drain_fence; head at p: CAS slot p   take_fence
+    ///   -> take p back        look again; CAS    p+1 -> p+1|retracted    closed? CAS slot p
+    ///                         head p -> p|drained -> take p back         p+1 -> p+1|taken;
+    ///   the first CAS wins; the loser re-reads   head past p: delivered  lost: head = p|drained
+    ///
+    /// Without evictions, the fence pair makes a take that the writer's look at head missed
+    /// see `closed`, and so come to the slot's CAS; a reader that has not reached p sees the
+    /// item when it does (its drain check's fence pairs with settle_fence too).
     status settle_after_close(write_ticket w) {
         control& c = ctl();
-        for (;;) {
-            u64 h = c.head.load(std::memory_order_relaxed);
-            if ((h >> 1) != w.position) {
-                wake(c.reader_sleeps);
-                return status::ok;
+        if constexpr (WriterEvicts) {
+            for (;;) {
+                u64 h = c.head.load(std::memory_order_relaxed);
+                if ((h >> 1) != w.position) break;
+                if ((h & drained_bit) ||
+                    c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
+                    return take_back(w);
             }
-            if ((h & drained_bit) ||
-                c.head.compare_exchange_strong(h, h | drained_bit, Orders::take, std::memory_order_relaxed))
-                break;
+        } else {
+            Atomics::heavy_fence(Orders::settle_fence, scope);
+            u64 published = w.position + 1;
+            if ((c.head.load(std::memory_order_relaxed) >> 1) == w.position &&
+                slot_at(w.position)
+                    .published.compare_exchange_strong(published, published | retracted_mark, Orders::take,
+                                                       std::memory_order_relaxed))
+                return take_back(w);
         }
+        wake(c.reader_sleeps);
+        return status::ok;
+    }
+    /// (no evictions) The reader took p and then saw `closed`: whether p is still its to read,
+    /// rather than taken back by a publish that saw close (settle_after_close).
+    [[gnu::cold, gnu::noinline]] bool kept_after_close(u64 p) {
+        u64 published = p + 1;
+        return slot_at(p).published.compare_exchange_strong(published, published | taken_mark, Orders::take,
+                                                            std::memory_order_relaxed);
+    }
+    /// The reader is drained before position w: the item of w is never read.
+    status take_back(write_ticket w) {
+        control& c = ctl();
         c.tail.store(w.position, std::memory_order_relaxed); // never read again: the reader is drained
         slot_at(w.position).item.destroy();
         return status::closed;
