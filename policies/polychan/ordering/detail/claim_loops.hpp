@@ -3,23 +3,35 @@
 
 #include <polychan/claim.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/hot_path.hpp>
 
 namespace polychan::ordering::detail {
 
-/// Try, and while the attempt would block (`full`/`empty`), wait for a change and try again,
-/// until `d` says stop. Spurious wake-ups cost one more attempt, never a wrong result.
+/// retry_until after a first attempt that would block: wait for a change and try again.
 template <class TryOnce, class Wait>
-auto retry_until(deadline d, TryOnce try_once, Wait wait) {
+[[gnu::noinline]] auto retry_after_wait(deadline d, TryOnce try_once, Wait wait) {
     for (;;) {
-        auto c = try_once();
-        if (c.result != status::full && c.result != status::empty) return c;
-        if (d.is_poll()) return c;
         if (!wait(d)) {
-            c = try_once(); // the state may have changed right at the deadline
+            auto c = try_once(); // the state may have changed right at the deadline
             if (c.result == status::full || c.result == status::empty) c.result = status::timeout;
             return c;
         }
+        auto c = try_once();
+        if (c.result != status::full && c.result != status::empty) return c;
     }
+}
+
+/// Try, and while the attempt would block (`full`/`empty`), wait for a change and try again,
+/// until `d` says stop. Spurious wake-ups cost one more attempt, never a wrong result.
+/// The first attempt is inlined into the channel's call and the waiting loop is not: with both
+/// in one function, every item paid for the loop's saved registers and stack frame (measured:
+/// bench_throughput cost_8B).
+template <class TryOnce, class Wait>
+POLYCHAN_HOT_PATH auto retry_until(deadline d, TryOnce try_once, Wait wait) {
+    auto c = try_once();
+    if ((c.result != status::full && c.result != status::empty) || d.is_poll()) [[likely]]
+        return c;
+    return retry_after_wait(d, try_once, wait);
 }
 
 /// On full, wait for a free slot (back-pressure).
