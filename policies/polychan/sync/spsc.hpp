@@ -657,10 +657,12 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return slot_at(p).published.compare_exchange_strong(published, published | taken_mark, Orders::take,
                                                             std::memory_order_relaxed);
     }
-    /// The reader is drained before position w: the item of w is never read.
+    /// The item of w is never read: the reader is drained at w, or (without evictions) drains
+    /// there once it finds the slot taken back.
     status take_back(write_ticket w) {
         control& c = ctl();
-        c.tail.store(w.position, std::memory_order_relaxed); // never read again: the reader is drained
+        // Uncounts w, so that sizes say empty; the reader's head stays at most one past it.
+        c.tail.store(w.position, std::memory_order_relaxed);
         slot_at(w.position).item.destroy();
         return status::closed;
     }
