@@ -179,6 +179,50 @@ double timed_run(int producers, int consumers, Produce produce, Consume consume,
     return seconds_since(t0);
 }
 
+/// The physical floor of a hand-off: two threads on two CPUs bounce one cache line, `round_trips`
+/// times after `warm_up_round_trips`. The pinger writes an odd value, the echo answers with the
+/// next even one, so each round trip moves the line to the other core and back, nothing more.
+/// Returns the seconds the timed round trips took.
+inline double bounce_cache_line(std::uint64_t round_trips) {
+    struct alignas(64) line {
+        std::atomic<std::uint64_t> value{0};
+    };
+    line shared;
+    start_gate gate{1};
+    cpu_pin here{0};
+    std::thread echo{[&] {
+        cpu_pin there{1};
+        gate.arrive_and_wait();
+        for (std::uint64_t i = 0; i < warm_up_round_trips + round_trips; ++i) {
+            for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 1;) b.pause();
+            shared.value.store(2 * i + 2, std::memory_order_release);
+        }
+    }};
+    auto const bounce = [&](std::uint64_t from, std::uint64_t to) {
+        for (std::uint64_t i = from; i < to; ++i) {
+            shared.value.store(2 * i + 1, std::memory_order_release);
+            for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 2;) b.pause();
+        }
+    };
+    gate.open();
+    bounce(0, warm_up_round_trips);
+    auto const t0 = clock::now();
+    bounce(warm_up_round_trips, warm_up_round_trips + round_trips);
+    double const secs = seconds_since(t0);
+    echo.join();
+    return secs;
+}
+
+/// The counter every result carries: the cache-line round trip (ns) measured right after it
+/// (measured before, it made the heap spsc round trip that followed 25% slower: 450-480 against
+/// 370-380 ns, three A/B runs; not the heap layout, padding the channels' allocations changed nothing).
+/// This VM's two CPUs sit sometimes on near cores (~70 ns) and sometimes on far ones (~450 ns),
+/// and it moves between the two within minutes, in the middle of a family. Every subject's
+/// figure depends on which, so scripts/report_gen groups repetitions by this value and compares
+/// subjects only within a group.
+inline constexpr char const* placement_counter = "line_rtt_ns";
+inline constexpr std::uint64_t placement_round_trips = 200;
+
 /// What kind of subject a result belongs to; the report colours and compares by it.
 enum class kind { polychan, peer, floor };
 
@@ -195,13 +239,14 @@ constexpr std::string_view to_string(kind k) {
 }
 
 /// Registers `run(state)` as "<job>/<subject>", timed manually (each iteration reports its own
-/// seconds through SetIterationTime).
+/// seconds through SetIterationTime), with the placement counter measured before it.
 inline benchmark::internal::Benchmark* add(std::string const& job, std::string_view subject, kind k,
                                            std::function<void(benchmark::State&)> run) {
     std::string const name = job + "/" + std::string(subject);
     auto* b = benchmark::RegisterBenchmark(name.c_str(), [run = std::move(run), k](benchmark::State& state) {
         state.SetLabel(std::string(to_string(k)));
         run(state);
+        state.counters[placement_counter] = bounce_cache_line(placement_round_trips) * 1e9 / placement_round_trips;
     });
     b->UseManualTime()->Unit(benchmark::kMicrosecond);
     return b;

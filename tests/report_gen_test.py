@@ -114,10 +114,12 @@ class ReportGen(unittest.TestCase):
     def test_markdown(self):
         self.assertIn("Machine**: test box, 2 cores", self.md)
         # the table leads with the ratio against the best peer
-        self.assertRegex(self.md, r"\| heap\.block\.mutex \| polychan \| 0\.13x \| - \| 3\.31 \| 3\.22 \| 5\.42 \| 3 \| 1\.000 \|")
+        self.assertRegex(self.md, r"\| heap\.block\.mutex \| polychan \| 0\.13x \| - \| 3\.31 \| 3\.22 \| 5\.42 \| 3 \|  \| 1\.000 \|")
         self.assertRegex(self.md, r"\| heap\.block\.mutex \| polychan \| 0\.54x \| 1\.63x \| 12383 \|")
         self.assertRegex(self.md, r"\| mutex channel >= the std::mutex\+deque baseline and TBB \| throughput_8B \| "
-                                  r"heap\.block\.mutex \| std\.mutex\+deque \| speed ratio >= 1\.00 \| 0\.78x \| \*\*MISSED\*\* \|")
+                                  r"heap\.block\.mutex \| std\.mutex\+deque \| - \| speed ratio >= 1\.00 \| 0\.78x \| \*\*MISSED\*\* \|")
+        # a recording without placement probes says so
+        self.assertIn("placements** (cache-line round trip measured after each repetition): not recorded", self.md)
         self.assertIn("## Policy matrix", self.md)
         for job in ("throughput_8B", "rtt_8B", "tx_1MiB"):
             self.assertIn("](plots/%s.svg)" % job, self.md)
@@ -142,6 +144,83 @@ class ReportGen(unittest.TestCase):
             self.assertIn("std.mutex+deque", svg)
             if job != "throughput_8B":
                 self.assertIn("floor:", svg)  # the floor is drawn and named
+
+
+def repetition(job, subject, kind, rate, line_ns, field="items_per_second"):
+    return {"name": "%s/%s/manual_time" % (job, subject), "run_type": "iteration", "label": kind, field: rate,
+            "line_rtt_ns": line_ns}
+
+
+class Placements(unittest.TestCase):
+    """A run whose repetitions fell on two placements of the CPUs (cache-line round trips near 70 ns
+    and near 450 ns): medians and goals are per placement. Expected values by hand:
+        rtt_8B spsc   near: 120, 130 ns -> 125      far: 350, 360, 370 ns -> 360
+               floor  near: 60, 70 ns -> 65         far: 440, 450, 460 ns -> 450
+        spsc / floor  near: 125 / 65 = 1.9231 (MISSED, <= 1.25)   far: 360 / 450 = 0.8 (met)
+        throughput_8B spsc only far (90, 100 M/s), boost only near (150): nothing in common.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="polychan_report_gen_")
+        trip = lambda ns: 1e9 / ns
+        runs = [repetition("rtt_8B", "heap.block.spsc", "polychan", trip(t), l)
+                for t, l in ((120, 70), (130, 75), (350, 445), (360, 450), (370, 455))]
+        runs += [repetition("rtt_8B", "cache-line ping-pong", "floor", trip(t), l)
+                 for t, l in ((60, 68), (70, 72), (440, 440), (450, 460), (460, 470))]
+        runs += [repetition("throughput_8B", "heap.block.spsc", "polychan", r, l) for r, l in ((90e6, 430), (100e6, 450))]
+        runs += [repetition("throughput_8B", "boost.lockfree.spsc_queue", "peer", 150e6, 66)]
+        path = os.path.join(cls.tmp.name, "placements.json")
+        with open(path, "w") as f:
+            json.dump({"context": {"load_avg": [0.5, 0.5, 0.5]}, "benchmarks": runs}, f)
+        out = os.path.join(cls.tmp.name, "out")
+        run = subprocess.run([sys.executable, GEN, "--out", out, path], capture_output=True, text=True)
+        if run.returncode != 0:
+            raise AssertionError("report_gen failed:\n" + run.stdout + run.stderr)
+        with open(os.path.join(out, "summary.json")) as f:
+            cls.summary = json.load(f)
+        with open(os.path.join(out, "report.md")) as f:
+            cls.md = f.read()
+        with open(os.path.join(out, "summary.md")) as f:
+            cls.short = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def goals(self, job, subject, reference):
+        return [g for g in self.summary["goals"]
+                if g["job"] == job and g["subject"] == subject and g["reference"] == reference]
+
+    def test_two_placements_named_by_their_probes(self):
+        self.assertEqual(self.summary["jobs"]["rtt_8B"]["placements"], ["cache line 70 ns", "cache line 450 ns"])
+        self.assertIn("cache line 70 ns: 5 repetitions; cache line 450 ns: 8 repetitions", self.md)
+
+    def test_medians_per_placement(self):
+        by = self.summary["jobs"]["rtt_8B"]["rows"]["heap.block.spsc"]["by_placement"]
+        self.assertAlmostEqual(by["cache line 70 ns"]["median"], 125.0, places=6)
+        self.assertEqual(by["cache line 70 ns"]["reps"], 2)
+        self.assertAlmostEqual(by["cache line 450 ns"]["median"], 360.0, places=6)
+        self.assertEqual(by["cache line 450 ns"]["reps"], 3)
+        self.assertIn("cache line 70 ns: 125 (2); cache line 450 ns: 360 (3)", self.md)
+
+    def test_goal_per_placement(self):
+        rows = {g["placement"]: g for g in self.goals("rtt_8B", "heap.block.spsc", "floor")}
+        self.assertEqual(set(rows), {"cache line 70 ns", "cache line 450 ns"})
+        self.assertAlmostEqual(rows["cache line 70 ns"]["ratio"], 125 / 65, places=6)
+        self.assertEqual(rows["cache line 70 ns"]["status"], "MISSED")
+        self.assertAlmostEqual(rows["cache line 450 ns"]["ratio"], 0.8, places=6)
+        self.assertEqual(rows["cache line 450 ns"]["status"], "met")
+
+    def test_no_ratio_across_placements(self):
+        rows = self.goals("throughput_8B", "heap.block.spsc", "boost.lockfree.spsc_queue")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["status"], "not measured")
+        self.assertEqual(rows[0]["placement"], "none in common")
+
+    def test_headline_per_placement(self):
+        self.assertIn("### cache line 70 ns", self.short)
+        self.assertIn("### cache line 450 ns", self.short)
 
 
 if __name__ == "__main__":
