@@ -377,7 +377,8 @@ class mutex::core {
                 ctl().lock.state_repaired();
                 return;
             }
-            if (std::string fault = fault_in_lists(); !fault.empty()) mem_.found_corrupt(std::move(fault));
+            if (!list_sound(ctl().free, slot_free) || !list_sound(ctl().ready, slot_ready)) [[unlikely]]
+                found_list_fault();
         }
     }
     /// Whether this process found the shared state corrupt (never on the heap).
@@ -392,7 +393,25 @@ class mutex::core {
     /// Shared memory is untrusted: the list heads, the counts, and the link and record of
     /// the slot behind each head must agree before a critical section follows them. A list
     /// that loops or crosses the other one fails here too, one pop later: the popped slot's
-    /// record no longer says free (or ready). O(1) per critical section; "" if all is well.
+    /// record no longer says free (or ready). O(1) per critical section, and no strings: the
+    /// same check returning a message (fault_in_list) was a third of the instructions of a
+    /// cross-process item (callgrind: 834 per write and read, 316 of them there).
+    bool list_sound(slot_list const& list, slot_state state) const noexcept {
+        std::size_t const n = mem_.capacity();
+        if (list.count > n) return false;
+        if (list.head == nil || list.tail == nil) return list.head == nil && list.tail == nil && list.count == 0;
+        if (list.head >= n || list.tail >= n || list.count == 0) return false;
+        slot const& h = slot_at(list.head);
+        slot const& t = slot_at(list.tail);
+        return (h.next == nil || h.next < n) && h.record.state == state && t.next == nil && t.record.state == state;
+    }
+    /// A list is not sound: records what is wrong with it (the channel is corrupt from now on).
+    [[gnu::cold, gnu::noinline]] void found_list_fault() const {
+        std::string fault = fault_in_lists();
+        // Only a peer writing while this process holds the lock can make the second look differ.
+        mem_.found_corrupt(fault.empty() ? "the lists changed while this process held the lock" : std::move(fault));
+    }
+    /// What list_sound() found wrong, as a message; "" if all is well.
     std::string fault_in_lists() const {
         if (std::string fault = fault_in_list(ctl().free, "free", slot_free); !fault.empty()) return fault;
         return fault_in_list(ctl().ready, "ready", slot_ready);
