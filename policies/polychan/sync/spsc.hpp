@@ -523,6 +523,13 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // A 64-bit division takes ~15 cycles, and a hand-off needs three: a capacity that is a
         // power of two takes a mask instead.
         std::size_t const i = index_mask_ != no_mask ? p & index_mask_ : p % mem_.capacity();
+        // True by construction (the mask is capacity - 1): lets the compiler drop the segment
+        // region's bounds check, its backstop for indices read from shared memory, from the
+        // four slot lookups of an item (callgrind, write+read in shared memory: 187 -> 177
+        // instructions). Not on the heap, whose region has no check (and GCC then inlined less).
+        if constexpr (Storage::process_shared) {
+            if (i >= mem_.capacity()) __builtin_unreachable();
+        }
         return const_cast<region_type&>(mem_).slot(i);
     }
     std::size_t clamp(u64 more, u64 less) const noexcept {
