@@ -83,8 +83,9 @@ enum class segment_state : std::uint32_t {
 struct segment_header {
     static constexpr std::uint64_t magic_value = 0x4e414843594c4f50ull; // "POLYCHAN" little-endian
     // 3: no bool in a control block; 4: the semaphore core sleeps on a futex word, not a sem_t;
-    // 5: the mutex core's free list is a FIFO with a tail, and its conditions a spinner flag
-    static constexpr std::uint32_t current_layout_version = 5;
+    // 5: the mutex core's free list is a FIFO with a tail, and its conditions a spinner flag;
+    // 6: the semaphore core's control block ends with the spinners' given-counters
+    static constexpr std::uint32_t current_layout_version = 6;
     static constexpr std::size_t max_owners = 64;
     enum role : std::uint32_t { writer_role = 0, reader_role = 1 };
 
