@@ -448,7 +448,7 @@ class basic_semaphore<Atomics, Orders>::core {
         } else {
             if (d.is_poll()) return false;
             std::uint32_t const seen = given.load(std::memory_order_relaxed);
-            if (p.available(std::memory_order_relaxed) > 0 || is_closed()) return true; // given before `seen`
+            if (p.available(std::memory_order_relaxed) > 0 || is_closed()) return true; // came before `seen` was read
             return polychan::detail::spin_until(permit_spin_limit,
                                                 [&] { return given.load(std::memory_order_relaxed) != seen; });
         }
