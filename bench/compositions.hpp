@@ -5,6 +5,8 @@
 // picked up by __has_include, so the benchmarks build before and after it lands).
 #pragma once
 
+#include "harness.hpp"
+
 #include <polychan/polychan.hpp>
 
 #if __has_include(<polychan/sync/spsc.hpp>)
@@ -126,9 +128,9 @@ class channel_queue {
 
     explicit channel_queue(std::size_t capacity) : ch_{make_channel<Channel>(capacity)} {}
 
-    void push(value_type const& v) { ch_->write(v); }
+    POLYCHAN_BENCH_INLINE void push(value_type const& v) { ch_->write(v); }
     /// false once the channel is closed and drained.
-    bool pop(value_type& v) { return ch_->read(v); }
+    POLYCHAN_BENCH_INLINE bool pop(value_type& v) { return ch_->read(v); }
     /// Go semantics: close() once every producer is done; consumers drain, then stop.
     void end_stream(int /*consumers*/) { ch_->close(); }
     void producer_done(int /*producer*/, int /*producers*/, int /*consumers*/) {}

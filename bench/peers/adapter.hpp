@@ -42,10 +42,10 @@ class spinning_peer : public ends_with_items<spinning_peer<Impl>> {
 
     explicit spinning_peer(std::size_t capacity) : q_{capacity} {}
 
-    void push(value_type const& v) {
+    POLYCHAN_BENCH_INLINE void push(value_type const& v) {
         for (backoff b; !q_.try_push(v);) b.pause();
     }
-    bool pop(value_type& v) {
+    POLYCHAN_BENCH_INLINE bool pop(value_type& v) {
         for (backoff b; !q_.try_pop(v);) b.pause();
         return v.seq != end_of_stream;
     }
@@ -64,8 +64,8 @@ class blocking_peer : public ends_with_items<blocking_peer<Impl>> {
 
     explicit blocking_peer(std::size_t capacity) : q_{capacity} {}
 
-    void push(value_type const& v) { q_.push(v); }
-    bool pop(value_type& v) {
+    POLYCHAN_BENCH_INLINE void push(value_type const& v) { q_.push(v); }
+    POLYCHAN_BENCH_INLINE bool pop(value_type& v) {
         q_.pop(v);
         return v.seq != end_of_stream;
     }

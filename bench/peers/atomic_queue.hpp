@@ -17,8 +17,8 @@ struct atomic_queue_impl {
     static constexpr bool multi = !Spsc;
 
     explicit atomic_queue_impl(std::size_t capacity) : q{static_cast<unsigned>(capacity)} {}
-    bool try_push(T const& v) { return q.try_push(v); }
-    bool try_pop(T& v) { return q.try_pop(v); }
+    POLYCHAN_BENCH_INLINE bool try_push(T const& v) { return q.try_push(v); }
+    POLYCHAN_BENCH_INLINE bool try_pop(T& v) { return q.try_pop(v); }
 
     atomic_queue::AtomicQueueB2<T, std::allocator<T>, /*MAXIMIZE_THROUGHPUT*/ true, /*TOTAL_ORDER*/ false, Spsc> q;
 };

@@ -16,8 +16,8 @@ struct boost_spsc_queue_impl {
     static constexpr bool multi = false;
 
     explicit boost_spsc_queue_impl(std::size_t capacity) : q{capacity} {}
-    bool try_push(T const& v) { return q.push(v); }
-    bool try_pop(T& v) { return q.pop(v); }
+    POLYCHAN_BENCH_INLINE bool try_push(T const& v) { return q.push(v); }
+    POLYCHAN_BENCH_INLINE bool try_pop(T& v) { return q.pop(v); }
 
     boost::lockfree::spsc_queue<T> q;
 };
@@ -29,8 +29,8 @@ struct boost_queue_impl {
     static constexpr bool multi = true;
 
     explicit boost_queue_impl(std::size_t capacity) : q{capacity} {}
-    bool try_push(T const& v) { return q.bounded_push(v); }
-    bool try_pop(T& v) { return q.pop(v); }
+    POLYCHAN_BENCH_INLINE bool try_push(T const& v) { return q.bounded_push(v); }
+    POLYCHAN_BENCH_INLINE bool try_pop(T& v) { return q.pop(v); }
 
     boost::lockfree::queue<T> q;
 };

@@ -17,8 +17,8 @@ struct moodycamel_rwq_impl {
     static constexpr bool multi = false;
 
     explicit moodycamel_rwq_impl(std::size_t capacity) : q{capacity} {}
-    bool try_push(T const& v) { return q.try_enqueue(v); }
-    bool try_pop(T& v) { return q.try_dequeue(v); }
+    POLYCHAN_BENCH_INLINE bool try_push(T const& v) { return q.try_enqueue(v); }
+    POLYCHAN_BENCH_INLINE bool try_pop(T& v) { return q.try_dequeue(v); }
 
     moodycamel::ReaderWriterQueue<T> q;
 };
@@ -32,10 +32,10 @@ struct moodycamel_blocking_rwq_impl {
     static constexpr bool multi = false;
 
     explicit moodycamel_blocking_rwq_impl(std::size_t capacity) : q{capacity} {}
-    void push(T const& v) {
+    POLYCHAN_BENCH_INLINE void push(T const& v) {
         for (backoff b; !q.try_enqueue(v);) b.pause();
     }
-    void pop(T& v) { q.wait_dequeue(v); }
+    POLYCHAN_BENCH_INLINE void pop(T& v) { q.wait_dequeue(v); }
 
     moodycamel::BlockingReaderWriterQueue<T> q;
 };
@@ -47,8 +47,8 @@ struct moodycamel_concurrent_queue_impl {
     static constexpr bool multi = true;
 
     explicit moodycamel_concurrent_queue_impl(std::size_t capacity) : q{capacity} {}
-    bool try_push(T const& v) { return q.try_enqueue(v); }
-    bool try_pop(T& v) { return q.try_dequeue(v); }
+    POLYCHAN_BENCH_INLINE bool try_push(T const& v) { return q.try_enqueue(v); }
+    POLYCHAN_BENCH_INLINE bool try_pop(T& v) { return q.try_dequeue(v); }
 
     moodycamel::ConcurrentQueue<T> q;
 };

@@ -19,14 +19,14 @@ class mutex_deque_impl {
 
     explicit mutex_deque_impl(std::size_t capacity) : capacity_{capacity} {}
 
-    void push(T const& v) {
+    POLYCHAN_BENCH_INLINE void push(T const& v) {
         std::unique_lock lock{m_};
         not_full_.wait(lock, [&] { return q_.size() < capacity_; });
         q_.push_back(v);
         lock.unlock();
         not_empty_.notify_one();
     }
-    void pop(T& v) {
+    POLYCHAN_BENCH_INLINE void pop(T& v) {
         std::unique_lock lock{m_};
         not_empty_.wait(lock, [&] { return !q_.empty(); });
         v = std::move(q_.front());

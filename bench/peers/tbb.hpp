@@ -15,8 +15,8 @@ struct tbb_bounded_queue_impl {
     static constexpr bool multi = true;
 
     explicit tbb_bounded_queue_impl(std::size_t capacity) { q.set_capacity(static_cast<std::ptrdiff_t>(capacity)); }
-    void push(T const& v) { q.push(v); }
-    void pop(T& v) { q.pop(v); }
+    POLYCHAN_BENCH_INLINE void push(T const& v) { q.push(v); }
+    POLYCHAN_BENCH_INLINE void pop(T& v) { q.pop(v); }
 
     tbb::concurrent_bounded_queue<T> q;
 };

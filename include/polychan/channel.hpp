@@ -3,6 +3,7 @@
 
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/detail/one_op_core.hpp>
 #include <polychan/status.hpp>
 #include <polychan/transaction.hpp>
@@ -73,49 +74,51 @@ class channel {
 
     /// Writes per the ordering: `block` waits while full. ok, closed or discarded.
     template <class U = T>
-    requires std::constructible_from<T, U&&> status write(U&& v) {
+    requires std::constructible_from<T, U&&> POLYCHAN_HOT_PATH status write(U&& v) {
         return put(deadline::forever(), std::forward<U>(v));
     }
     /// Constructs the item in its slot from `args`.
     template <class... Args>
-    requires std::constructible_from<T, Args&&...> status emplace(Args&&... args) {
+    requires std::constructible_from<T, Args&&...> POLYCHAN_HOT_PATH status emplace(Args&&... args) {
         return put(deadline::forever(), std::forward<Args>(args)...);
     }
     /// Never waits: full instead of waiting (block), discarded (discard_new).
     template <class U = T>
-    requires std::constructible_from<T, U&&> status try_write(U&& v) {
+    requires std::constructible_from<T, U&&> POLYCHAN_HOT_PATH status try_write(U&& v) {
         return put(deadline::poll(), std::forward<U>(v));
     }
     /// Waits at most `d` for room: ok, closed, discarded or timeout.
     template <class U = T, class Rep, class Period>
-    requires std::constructible_from<T, U&&> status write_for(U&& v, std::chrono::duration<Rep, Period> d) {
+    requires std::constructible_from<T, U&&> POLYCHAN_HOT_PATH status write_for(U&& v,
+                                                                                std::chrono::duration<Rep, Period> d) {
         return put(deadline::after(d), std::forward<U>(v));
     }
     /// Waits until `t` (any clock) for room: ok, closed, discarded or timeout.
     template <class U = T, class Clock, class Duration>
-    requires std::constructible_from<T, U&&> status write_until(U&& v, std::chrono::time_point<Clock, Duration> t) {
+    requires std::constructible_from<T, U&&>
+        POLYCHAN_HOT_PATH status write_until(U&& v, std::chrono::time_point<Clock, Duration> t) {
         return put(deadline::at(t), std::forward<U>(v));
     }
 
     // ---- reading ---------------------------------------------------------------------
     /// Waits for an item; false once the channel is closed and drained.
-    bool read(T& out) { return get(deadline::forever(), out) == status::ok; }
+    POLYCHAN_HOT_PATH bool read(T& out) { return get(deadline::forever(), out) == status::ok; }
     /// Waits for an item; nullopt once the channel is closed and drained.
-    std::optional<T> read() {
+    POLYCHAN_HOT_PATH std::optional<T> read() {
         std::optional<T> out;
-        take(deadline::forever(), [&](T& item) { out.emplace(std::move(item)); });
+        take(deadline::forever(), [&](T& item) POLYCHAN_HOT_LAMBDA { out.emplace(std::move(item)); });
         return out;
     }
     /// Never waits: ok, empty or closed.
-    status try_read(T& out) { return get(deadline::poll(), out); }
+    POLYCHAN_HOT_PATH status try_read(T& out) { return get(deadline::poll(), out); }
     /// Waits at most `d` for an item: ok, timeout, or closed once closed and drained.
     template <class Rep, class Period>
-    status read_for(T& out, std::chrono::duration<Rep, Period> d) {
+    POLYCHAN_HOT_PATH status read_for(T& out, std::chrono::duration<Rep, Period> d) {
         return get(deadline::after(d), out);
     }
     /// Waits until `t` (any clock) for an item: ok, timeout, or closed once closed and drained.
     template <class Clock, class Duration>
-    status read_until(T& out, std::chrono::time_point<Clock, Duration> t) {
+    POLYCHAN_HOT_PATH status read_until(T& out, std::chrono::time_point<Clock, Duration> t) {
         return get(deadline::at(t), out);
     }
 
@@ -203,7 +206,7 @@ class channel {
     // write() and read(): a core that can keep its lock from the claim to the publish or
     // release right after it is asked to (one_op_core.hpp); transactions never are.
     template <class Claim>
-    auto claim_for_one_op(deadline d, Claim claim) {
+    POLYCHAN_HOT_PATH auto claim_for_one_op(deadline d, Claim claim) {
         if constexpr (detail::claims_for_one_op<core_type>) {
             detail::one_op_core<core_type> one{core_};
             return claim(one, d);
@@ -213,8 +216,9 @@ class channel {
     }
 
     template <class... Args>
-    status put(deadline d, Args&&... args) {
-        auto c = claim_for_one_op(d, [](auto& core, deadline dd) { return Ordering::claim_write(core, dd); });
+    POLYCHAN_HOT_PATH status put(deadline d, Args&&... args) {
+        auto c = claim_for_one_op(d, [](auto& core, deadline dd)
+                                         POLYCHAN_HOT_LAMBDA { return Ordering::claim_write(core, dd); });
         if (!c.ok()) return c.result;
         try {
             core_.payload(c.ticket).construct(std::forward<Args>(args)...);
@@ -226,15 +230,16 @@ class channel {
     }
 
     template <class Use>
-    status take(deadline d, Use use) {
-        auto c = claim_for_one_op(d, [](auto& core, deadline dd) { return Ordering::claim_read(core, dd); });
+    POLYCHAN_HOT_PATH status take(deadline d, Use use) {
+        auto c = claim_for_one_op(d, [](auto& core, deadline dd)
+                                         POLYCHAN_HOT_LAMBDA { return Ordering::claim_read(core, dd); });
         if (!c.ok()) return c.result;
         read_transaction held{&core_, c.ticket, status::ok}; // destroys and releases, even if `use` throws
         use(*held);
         return status::ok;
     }
-    status get(deadline d, T& out) {
-        return take(d, [&](T& item) { out = std::move(item); });
+    POLYCHAN_HOT_PATH status get(deadline d, T& out) {
+        return take(d, [&](T& item) POLYCHAN_HOT_LAMBDA { out = std::move(item); });
     }
 
     template <class... Args>

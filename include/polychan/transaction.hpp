@@ -4,6 +4,7 @@
 //   if (auto r = ch.begin_read(); r) { use(*r); }                 // released on scope exit
 #pragma once
 
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/status.hpp>
 
 #include <stdexcept>
@@ -94,7 +95,7 @@ class read_transaction : public detail::transaction_base<Core, typename Core::re
     read_transaction(Core* core, typename Core::read_ticket t, polychan::status s) noexcept : base{core, t, s} {}
     read_transaction(read_transaction&&) noexcept = default;
     /// Destroys the item and releases the slot.
-    ~read_transaction() {
+    POLYCHAN_HOT_PATH ~read_transaction() {
         if (!this->core_) return;
         this->core_->payload(this->ticket_).destroy();
         this->core_->release(this->ticket_);

@@ -53,7 +53,7 @@ inline long call(int cmd) noexcept { return ::syscall(__NR_membarrier, cmd, 0u, 
 /// Registers this process once per scope; true if light fences may be compiler barriers.
 /// Each scope registers on its first use only: a process that never uses shared memory must
 /// not become a target of other processes' global membarriers.
-inline bool registered(fence_scope scope) noexcept {
+POLYCHAN_HOT_PATH bool registered(fence_scope scope) noexcept {
     if (scope == fence_scope::process) {
         static bool const process = call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
         return process;

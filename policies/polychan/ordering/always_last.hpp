@@ -18,12 +18,12 @@ struct always_last {
 
     /// Claims a slot, evicting the oldest ready item when full (as discard_old).
     template <class Core>
-    static auto claim_write(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_write(Core& core, deadline d) {
         return detail::claim_write_evicting(core, d);
     }
     /// Discards (and counts) every ready item but the newest, and claims the newest.
     template <class Core>
-    static auto claim_read(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_newest(core, d);
     }
 };

@@ -17,12 +17,12 @@ struct block {
 
     /// Claims a free slot, waiting for one until `d`: ok, closed, full (poll) or timeout.
     template <class Core>
-    static auto claim_write(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_write(Core& core, deadline d) {
         return detail::claim_write_waiting(core, d);
     }
     /// Claims the oldest ready item, waiting until `d`: ok, closed, empty (poll) or timeout.
     template <class Core>
-    static auto claim_read(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_oldest(core, d);
     }
 };

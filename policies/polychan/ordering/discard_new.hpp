@@ -17,12 +17,12 @@ struct discard_new {
 
     /// Claims a free slot without waiting: ok, closed, or discarded (counted) when full.
     template <class Core>
-    static auto claim_write(Core& core, deadline /*writers never wait*/) {
+    POLYCHAN_HOT_PATH static auto claim_write(Core& core, deadline /*writers never wait*/) {
         return detail::claim_write_or_drop(core);
     }
     /// Claims the oldest ready item, waiting until `d`: ok, closed, empty (poll) or timeout.
     template <class Core>
-    static auto claim_read(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_oldest(core, d);
     }
 };

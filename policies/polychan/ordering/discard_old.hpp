@@ -18,12 +18,12 @@ struct discard_old {
     /// Claims a slot, evicting the oldest ready item when full; waits (until `d`) only when
     /// every slot is held by a transaction.
     template <class Core>
-    static auto claim_write(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_write(Core& core, deadline d) {
         return detail::claim_write_evicting(core, d);
     }
     /// Claims the oldest ready item, waiting until `d`: ok, closed, empty (poll) or timeout.
     template <class Core>
-    static auto claim_read(Core& core, deadline d) {
+    POLYCHAN_HOT_PATH static auto claim_read(Core& core, deadline d) {
         return detail::claim_read_oldest(core, d);
     }
 };

@@ -296,8 +296,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         std::size_t const pauses_per_check = std::clamp<std::size_t>(capacity() / 8, 1, 128);
         return await(
             ctl().writer_sleeps, d,
-            [&](std::memory_order mo) { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo) != 0; }, true,
-            pauses_per_check);
+            [&](std::memory_order mo)
+                POLYCHAN_HOT_LAMBDA { return ctl().frontier.load(mo) != seen || ctl().closed.load(mo) != 0; },
+            true, pauses_per_check);
     }
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
@@ -361,9 +362,14 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // it, moves head past it and writes a later position into its slot. So head is
         // re-read too: a moved head ends the wait, and the next take starts from there.
         u64 const first = ctl().head.load(std::memory_order_relaxed) >> 1;
+        // The reader's poll is a call of its own, on purpose. Inlined into the spin, it made
+        // the round trip on the slow placement (cache line ~430 ns) 10-20% slower: heap
+        // in-process 2.2-2.6 M round trips/s against 2.6-2.8 as a call, cross-process 1.8
+        // against 2.4 (bench_latency, bench_ipc; same-hour A/B). Measured, not explained: how
+        // often the reader looks, against when the writer's line arrives, is what changed.
         return await(
             ctl().reader_sleeps, d,
-            [&](std::memory_order mo) {
+            [&](std::memory_order mo) POLYCHAN_POLL_LAMBDA {
                 u64 const p = ctl().head.load(std::memory_order_relaxed) >> 1;
                 return p != first || polled_slot_at(p).published.load(mo) == p + 1 || ctl().closed.load(mo) != 0;
             },
@@ -692,9 +698,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     template <class Ready>
     [[gnu::noinline]] bool await(wait_word& w, deadline d, Ready ready_now, bool as_writer,
                                  std::size_t pauses_per_check = 1) {
-        // Called after a failed attempt: pause once first, as the other side may be in the
-        // middle of the step this side is about to re-check.
-        spsc_detail::relax<Atomics>();
+        // Called after a failed attempt, and looks again at once: a pause first (~20 ns on
+        // this EPYC) came on top of every hand-off a waiting side sees, twice per round trip,
+        // where the cache line itself takes ~30 ns on the near placement.
         if (ready_now(std::memory_order_relaxed)) return true;
         if (d.is_poll()) return false;
         // A countdown, not i % pauses_per_check: a 64-bit division per pause delayed a

@@ -36,15 +36,15 @@ POLYCHAN_HOT_PATH auto retry_until(deadline d, TryOnce try_once, Wait wait) {
 
 /// On full, wait for a free slot (back-pressure).
 template <class Core>
-auto claim_write_waiting(Core& core, deadline d) {
+POLYCHAN_HOT_PATH auto claim_write_waiting(Core& core, deadline d) {
     return retry_until(
-        d, [&] { return core.try_claim_write(); },
-        [&](deadline dd) { return core.wait_writable(dd, wake_on::free_slot); });
+        d, [&]() POLYCHAN_HOT_LAMBDA { return core.try_claim_write(); },
+        [&](deadline dd) POLYCHAN_HOT_LAMBDA { return core.wait_writable(dd, wake_on::free_slot); });
 }
 
 /// On full, drop the incoming item and count it.
 template <class Core>
-auto claim_write_or_drop(Core& core) {
+POLYCHAN_HOT_PATH auto claim_write_or_drop(Core& core) {
     auto c = core.try_claim_write();
     if (c.result == status::full) {
         core.count_discarded();
@@ -56,10 +56,10 @@ auto claim_write_or_drop(Core& core) {
 /// On full, evict the oldest ready item and count it. Waits only when every slot is held
 /// by an unfinished transaction, so that nothing can be evicted.
 template <class Core>
-auto claim_write_evicting(Core& core, deadline d) {
+POLYCHAN_HOT_PATH auto claim_write_evicting(Core& core, deadline d) {
     return retry_until(
         d,
-        [&] {
+        [&]() POLYCHAN_HOT_LAMBDA {
             auto c = core.try_claim_write();
             while (c.result == status::full && core.try_evict_oldest(evictor::writer)) {
                 core.count_discarded();
@@ -67,14 +67,15 @@ auto claim_write_evicting(Core& core, deadline d) {
             }
             return c;
         },
-        [&](deadline dd) { return core.wait_writable(dd, wake_on::free_or_ready_slot); });
+        [&](deadline dd) POLYCHAN_HOT_LAMBDA { return core.wait_writable(dd, wake_on::free_or_ready_slot); });
 }
 
 /// Read the oldest ready item (FIFO).
 template <class Core>
-auto claim_read_oldest(Core& core, deadline d) {
+POLYCHAN_HOT_PATH auto claim_read_oldest(Core& core, deadline d) {
     return retry_until(
-        d, [&] { return core.try_claim_read(); }, [&](deadline dd) { return core.wait_readable(dd); });
+        d, [&]() POLYCHAN_HOT_LAMBDA { return core.try_claim_read(); },
+        [&](deadline dd) POLYCHAN_HOT_LAMBDA { return core.wait_readable(dd); });
 }
 
 /// Whether an item newer than the claimed one `t` is ready: the core's own answer where it has
@@ -95,10 +96,10 @@ bool newer_ready(Core& core, const Ticket& t) {
 /// it. (Evicting "the oldest, as more than one is ready" before claiming let two readers
 /// evict the last two items: the newest was lost. verify/semaphore_evict.cpp shows it.)
 template <class Core>
-auto claim_read_newest(Core& core, deadline d) {
+POLYCHAN_HOT_PATH auto claim_read_newest(Core& core, deadline d) {
     return retry_until(
         d,
-        [&] {
+        [&]() POLYCHAN_HOT_LAMBDA {
             auto c = core.try_claim_read();
             while (c.ok() && newer_ready(core, c.ticket)) {
                 core.payload(c.ticket).destroy();
@@ -108,7 +109,7 @@ auto claim_read_newest(Core& core, deadline d) {
             }
             return c;
         },
-        [&](deadline dd) { return core.wait_readable(dd); });
+        [&](deadline dd) POLYCHAN_HOT_LAMBDA { return core.wait_readable(dd); });
 }
 
 } // namespace polychan::ordering::detail
