@@ -24,6 +24,7 @@
 #pragma once
 
 #include <polychan/channel.hpp>
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/ipc/error.hpp>
 #include <polychan/ipc/fd_passing.hpp>
 #include <polychan/ipc/options.hpp>
@@ -198,17 +199,17 @@ class channel<T, Ordering, Sync, Storage>::writer_end {
 
     /// As channel::write.
     template <class... A>
-    status write(A&&... a) {
+    POLYCHAN_HOT_PATH status write(A&&... a) {
         return ch().write(std::forward<A>(a)...);
     }
     /// As channel::emplace.
     template <class... A>
-    status emplace(A&&... a) {
+    POLYCHAN_HOT_PATH status emplace(A&&... a) {
         return ch().emplace(std::forward<A>(a)...);
     }
     /// As channel::try_write.
     template <class... A>
-    status try_write(A&&... a) {
+    POLYCHAN_HOT_PATH status try_write(A&&... a) {
         return ch().try_write(std::forward<A>(a)...);
     }
     /// As channel::write_for.
@@ -252,7 +253,7 @@ class channel<T, Ordering, Sync, Storage>::writer_end {
     std::uint64_t discarded_count() const { return ch().discarded_count(); }
 
   private:
-    local_channel& ch() const noexcept { return hold_.get().ch; }
+    POLYCHAN_HOT_PATH local_channel& ch() const noexcept { return hold_.get().ch; }
     role_hold hold_;
 };
 
@@ -264,11 +265,11 @@ class channel<T, Ordering, Sync, Storage>::reader_end {
         : hold_{std::move(s), storage::detail::segment_header::reader_role, Sync::single_reader} {}
 
     /// As channel::read: false once closed and drained.
-    bool read(T& out) { return ch().read(out); }
+    POLYCHAN_HOT_PATH bool read(T& out) { return ch().read(out); }
     /// As channel::read(): nullopt once closed and drained.
-    std::optional<T> read() { return ch().read(); }
+    POLYCHAN_HOT_PATH std::optional<T> read() { return ch().read(); }
     /// As channel::try_read.
-    status try_read(T& out) { return ch().try_read(out); }
+    POLYCHAN_HOT_PATH status try_read(T& out) { return ch().try_read(out); }
     /// As channel::read_for.
     template <class D>
     status read_for(T& out, D d) {
@@ -304,7 +305,7 @@ class channel<T, Ordering, Sync, Storage>::reader_end {
     std::uint64_t discarded_count() const { return ch().discarded_count(); }
 
   private:
-    local_channel& ch() const noexcept { return hold_.get().ch; }
+    POLYCHAN_HOT_PATH local_channel& ch() const noexcept { return hold_.get().ch; }
     role_hold hold_;
 };
 

@@ -525,15 +525,16 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
   private:
     control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
-    /// The slot of position p, for the per-item paths: inlined where the compiler sees fit.
-    /// (Forced inline there, shared-memory throughput fell from 64 to 45 M items/s
-    /// cross-process, bench_ipc.)
-    slot& slot_at(u64 p) const noexcept { return polled_slot_at(p); }
-    /// slot_at, always inlined: for the reader's poll (wait_readable). In shared memory
-    /// slot_at is a call, and with that call in every poll the cross-process round trip took
-    /// 1.5x the in-process one on the slow placement (525 against 340 ns; inlined here, 355-395)
-    /// and 1.14x on the fast one (1.07x inlined). Measured, not explained: the poll is all
-    /// either side does while it waits, and its timing against the line's transfers matters.
+    /// The slot of position p, for the per-item paths. Forced inline, as is the ipc ends'
+    /// write() and read() above it: in shared memory (whose region checks the index) it had
+    /// stayed a call, twice per item on each side, and shared-memory throughput was 45-46 M
+    /// items/s against 60-63 with neither call (bench_ipc, far placement, same-hour A/B; the
+    /// ipc ends alone or slot_at alone changed nothing). Likely: each call stores a return
+    /// address, queued behind the slot stores that wait for the reader's line.
+    POLYCHAN_HOT_PATH slot& slot_at(u64 p) const noexcept { return polled_slot_at(p); }
+    /// slot_at, for the reader's poll (wait_readable). When slot_at was a call, the poll's
+    /// call made the cross-process round trip 1.5x the in-process one on the slow placement
+    /// (525 against 340 ns; 355-395 with this) and 1.14x on the fast one (1.07x).
     POLYCHAN_HOT_PATH slot& polled_slot_at(u64 p) const noexcept {
         // A 64-bit division takes ~15 cycles, and a hand-off needs three: a capacity that is a
         // power of two takes a mask instead.
