@@ -114,8 +114,8 @@ class named_channel {
         : ch_{polychan::ipc::create<T, polychan::ordering::block, Sync>(n, capacity)} {}
     named_channel(open_t, std::string const& n) : ch_{polychan::ipc::open<T, polychan::ordering::block, Sync>(n)} {}
 
-    void push(T const& v) { writer().write(v); }
-    bool pop(T& v) { return reader().read(v); }
+    POLYCHAN_BENCH_INLINE void push(T const& v) { writer().write(v); }
+    POLYCHAN_BENCH_INLINE bool pop(T& v) { return reader().read(v); }
     bool pop_for(T& v, std::chrono::milliseconds d) { return reader().read_for(v, d) == polychan::status::ok; }
     void end_stream(int) { writer().close(); }
 
@@ -125,11 +125,11 @@ class named_channel {
     }
 
   private:
-    typename handle::writer_end& writer() {
+    POLYCHAN_BENCH_INLINE typename handle::writer_end& writer() {
         if (!writer_) writer_.emplace(ch_.writer());
         return *writer_;
     }
-    typename handle::reader_end& reader() {
+    POLYCHAN_BENCH_INLINE typename handle::reader_end& reader() {
         if (!reader_) reader_.emplace(ch_.reader());
         return *reader_;
     }

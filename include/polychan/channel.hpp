@@ -223,10 +223,18 @@ class channel {
         try {
             core_.payload(c.ticket).construct(std::forward<Args>(args)...);
         } catch (...) {
-            core_.cancel(c.ticket); // the slot goes back; the channel stays as it was
+            if constexpr (requires { core_.cancel(c.ticket, one_op); }) {
+                core_.cancel(c.ticket, one_op);
+            } else {
+                core_.cancel(c.ticket); // the slot goes back; the channel stays as it was
+            }
             throw;
         }
-        return core_.publish(c.ticket);
+        if constexpr (requires { core_.publish(c.ticket, one_op); }) {
+            return core_.publish(c.ticket, one_op);
+        } else {
+            return core_.publish(c.ticket);
+        }
     }
 
     template <class Use>

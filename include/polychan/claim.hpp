@@ -19,8 +19,9 @@ struct claim {
 
 /// Tag for a claim made by one write() or read() that publishes or releases the slot right
 /// after it, never by a transaction. A core whose claims take a lock may keep it until then
-/// (sync/mutex: one lock per item instead of two); a core without this overload is asked as
-/// for a transaction.
+/// (sync/mutex: one lock per item instead of two), and one that marks a write claim open may
+/// leave it unmarked, then publishes or cancels it with `one_op` too (sync/spsc); a core
+/// without these overloads is asked as for a transaction.
 struct one_op_t {
     explicit one_op_t() = default;
 };

@@ -1,10 +1,13 @@
 // polychan — a sync core as one write() or read() sees it: its claims are made with `one_op`
 // (claim.hpp), so that a core that locks may keep its lock from the claim to the publish or
-// release that follows at once. Orderings take it as they take the core itself.
+// release that follows at once, and one that marks write claims may skip the mark. Orderings
+// take it as they take the core itself. Its forwarders are forced inline: they sit on every
+// item's path (hot_path.hpp).
 #pragma once
 
 #include <polychan/claim.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/detail/payload_cell.hpp>
 #include <polychan/status.hpp>
 
@@ -30,26 +33,26 @@ class one_op_core {
 
     explicit one_op_core(Core& core) noexcept : core_{core} {}
 
-    claim<write_ticket> try_claim_write() { return core_.try_claim_write(one_op); }
-    claim<read_ticket> try_claim_read() { return core_.try_claim_read(one_op); }
+    POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write() { return core_.try_claim_write(one_op); }
+    POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read() { return core_.try_claim_read(one_op); }
 
-    bool wait_writable(deadline d, wake_on why) { return core_.wait_writable(d, why); }
-    status publish(write_ticket w) { return core_.publish(w); }
-    void cancel(write_ticket w) { core_.cancel(w); }
-    bool wait_readable(deadline d) { return core_.wait_readable(d); }
-    void release(read_ticket r) { core_.release(r); }
-    bool try_evict_oldest(evictor by) { return core_.try_evict_oldest(by); }
-    void count_discarded() { core_.count_discarded(); }
-    payload_cell<value_type>& payload(write_ticket w) { return core_.payload(w); }
-    payload_cell<value_type>& payload(read_ticket r) { return core_.payload(r); }
-    void close() { core_.close(); }
-    bool is_closed() const { return core_.is_closed(); }
-    std::size_t ready_size() const { return core_.ready_size(); }
-    bool newer_ready(read_ticket r) const requires requires(const Core& c) { c.newer_ready(r); }
+    POLYCHAN_HOT_PATH bool wait_writable(deadline d, wake_on why) { return core_.wait_writable(d, why); }
+    POLYCHAN_HOT_PATH status publish(write_ticket w) { return core_.publish(w); }
+    POLYCHAN_HOT_PATH void cancel(write_ticket w) { core_.cancel(w); }
+    POLYCHAN_HOT_PATH bool wait_readable(deadline d) { return core_.wait_readable(d); }
+    POLYCHAN_HOT_PATH void release(read_ticket r) { core_.release(r); }
+    POLYCHAN_HOT_PATH bool try_evict_oldest(evictor by) { return core_.try_evict_oldest(by); }
+    POLYCHAN_HOT_PATH void count_discarded() { core_.count_discarded(); }
+    POLYCHAN_HOT_PATH payload_cell<value_type>& payload(write_ticket w) { return core_.payload(w); }
+    POLYCHAN_HOT_PATH payload_cell<value_type>& payload(read_ticket r) { return core_.payload(r); }
+    POLYCHAN_HOT_PATH void close() { core_.close(); }
+    POLYCHAN_HOT_PATH bool is_closed() const { return core_.is_closed(); }
+    POLYCHAN_HOT_PATH std::size_t ready_size() const { return core_.ready_size(); }
+    POLYCHAN_HOT_PATH bool newer_ready(read_ticket r) const requires requires(const Core& c) { c.newer_ready(r); }
     { return core_.newer_ready(r); }
-    std::size_t free_size() const { return core_.free_size(); }
-    std::size_t capacity() const { return core_.capacity(); }
-    std::uint64_t discarded() const { return core_.discarded(); }
+    POLYCHAN_HOT_PATH std::size_t free_size() const { return core_.free_size(); }
+    POLYCHAN_HOT_PATH std::size_t capacity() const { return core_.capacity(); }
+    POLYCHAN_HOT_PATH std::uint64_t discarded() const { return core_.discarded(); }
 
   private:
     Core& core_;

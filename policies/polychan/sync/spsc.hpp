@@ -267,8 +267,22 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     // ---- writer ----------------------------------------------------------------------
-    /// Takes a free slot without waiting: ok, full, or closed.
-    POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write() {
+    /// Takes a free slot without waiting: ok, full, or closed. The claim is marked (`claimed`)
+    /// until publish() or cancel(), so that a second write transaction is refused.
+    POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write() { return claim_write(true); }
+    /// As try_claim_write(), for one write() (claim.hpp), which publishes or cancels in the same
+    /// call: nothing can look at the claim in between (the writer role is exclusive, and a
+    /// writer that dies in between has nothing to undo), so it is not marked. The marks were
+    /// four stores an item in shared memory (two on the heap), and the writer's stores wait in
+    /// order behind its slot stores, which miss in the reader's cache: without them
+    /// shared-memory throughput went 101 -> 148 M items/s with two threads, 88 -> 118 across
+    /// processes, heap 119 -> 134 (bench_ipc, far placement, same-hour A/B).
+    POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write(one_op_t) { return claim_write(false); }
+    /// As try_claim_read(): a read claim is never marked.
+    POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read(one_op_t) { return try_claim_read(); }
+
+  private:
+    POLYCHAN_HOT_PATH claim<write_ticket> claim_write(bool mark_claimed) {
         control& c = ctl();
         if (c.claimed.load(std::memory_order_relaxed) != 0) return claim_while_claimed();
         if (corrupt()) return {status::corrupt};
@@ -278,11 +292,14 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             c.cached_frontier = c.frontier.load(Orders::reuse);
             if (p - c.cached_frontier >= capacity()) return {status::full};
         }
-        c.claimed.store(1, std::memory_order_relaxed);
-        set_own_claim(true);
+        if (mark_claimed) {
+            c.claimed.store(1, std::memory_order_relaxed);
+            set_own_claim(true);
+        }
         return {status::ok, {p}};
     }
 
+  public:
     /// Waits until the reader frees a slot, closed, or `d`; false on timeout.
     bool wait_writable(deadline d, wake_on) {
         // Whatever the writer waits for (a free slot, or for discard_old an item it can
@@ -303,9 +320,12 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     /// Appends the slot's item for the reader: ok; closed (item destroyed) if close() won.
     POLYCHAN_HOT_PATH status publish(write_ticket w) {
+        unmark_claim();
+        return publish(w, one_op);
+    }
+    /// As publish(), for a claim made with one_op (not marked).
+    POLYCHAN_HOT_PATH status publish(write_ticket w, one_op_t) {
         control& c = ctl();
-        c.claimed.store(0, std::memory_order_relaxed);
-        set_own_claim(false);
         if constexpr (WriterEvicts) c.evicted_for = no_position;
         slot_at(w.position).published.store(w.position + 1, Orders::publish);
         c.tail.store(w.position + 1, Orders::count); // sizes and ring_fault: `published` carries the item
@@ -317,10 +337,9 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     }
 
     /// Gives up an unpublished write slot: nothing was made visible, so it is simply reused.
-    void cancel(write_ticket) {
-        ctl().claimed.store(0, std::memory_order_relaxed);
-        set_own_claim(false);
-    }
+    void cancel(write_ticket) { unmark_claim(); }
+    /// As cancel(), for a claim made with one_op: there is no mark to take back.
+    void cancel(write_ticket, one_op_t) {}
 
     // ---- reader ----------------------------------------------------------------------
     /// Takes the oldest ready slot without waiting: ok, empty, or closed once closed and drained.
@@ -395,8 +414,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     void take_over_side(bool writer) {
         control& c = ctl();
         if (writer) {
-            c.claimed.store(0, std::memory_order_relaxed);
-            set_own_claim(false);
+            unmark_claim();
             c.evicted_for = no_position;
             return;
         }
@@ -569,6 +587,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
 
     void set_own_claim(bool open) noexcept {
         if constexpr (Storage::process_shared) own_claim_.open = open;
+    }
+    void unmark_claim() noexcept {
+        ctl().claimed.store(0, std::memory_order_relaxed);
+        set_own_claim(false);
     }
 
     /// Whether this process found the shared state corrupt (never on the heap).
