@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <thread>
 
 namespace {
@@ -119,4 +120,45 @@ TEMPLATE_TEST_CASE("spsc: a blocked reader is never left waiting for an item the
 TEMPLATE_TEST_CASE("spsc: read_for under constant eviction returns", "[spsc]", pc::ordering::discard_old,
                    pc::ordering::always_last) {
     read_for_keeps_its_deadline<TestType>();
+}
+
+// write() claims without marking the claim (one_op: it publishes in the same call), so the
+// mark must still be what refuses a write() while this writer's own transaction is open, and
+// no write() (one that throws included) may leave a claim or a slot behind.
+TEMPLATE_TEST_CASE("spsc: write() beside an open write transaction is refused; write() leaves no claim", "[spsc]",
+                   pc::ordering::block, pc::ordering::discard_old) {
+    struct throws_on_copy {
+        std::uint64_t v = 0;
+        bool fail = false;
+        throws_on_copy(std::uint64_t x, bool f) : v{x}, fail{f} {}
+        throws_on_copy(const throws_on_copy& o) : v{o.v}, fail{o.fail} {
+            if (fail) throw std::runtime_error("copy");
+        }
+        throws_on_copy& operator=(const throws_on_copy&) = default;
+    };
+    pc::channel<throws_on_copy, pc::storage::heap, TestType, pc::sync::spsc> ch{4};
+    {
+        auto w = ch.begin_write(throws_on_copy{1, false});
+        REQUIRE(w);
+        CHECK_THROWS_AS(ch.write(throws_on_copy{2, false}), std::logic_error);
+        CHECK(ch.free_size() == 3); // the transaction's slot, and nothing for the refused write()
+        CHECK(w.commit() == pc::status::ok);
+    }
+    CHECK_THROWS_AS(ch.write(throws_on_copy{3, true}), std::runtime_error);
+    CHECK(ch.write(throws_on_copy{4, false}) == pc::status::ok);
+    CHECK(ch.ready_size() == 2);
+    CHECK(ch.free_size() == 2);
+    {
+        auto w = ch.begin_write(throws_on_copy{5, false}); // no claim was left open by write()
+        REQUIRE(w);
+        CHECK(w.commit() == pc::status::ok);
+    }
+    std::uint64_t expected[] = {1, 4, 5};
+    for (std::uint64_t e : expected) {
+        auto r = ch.begin_read();
+        REQUIRE(r);
+        CHECK(r->v == e);
+    }
+    CHECK(ch.free_size() == 4);
+    CHECK(ch.ready_size() == 0);
 }
