@@ -784,9 +784,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     std::size_t const index_mask_; // capacity - 1 if the capacity is a power of two, else no_mask
     // Shared memory: whether this process holds the write claim. `claimed` lives in the
     // segment, where a peer may set it: only this tells a second transaction from corruption.
-    // Its own line: the writer stores it twice an item, and the reader of the same process
-    // (both ends of one channel in one process) reads the core's other members every item;
-    // sharing their line made that 7x slower (4.5 against 32 M items/s).
+    // Its own line: the writer stores it twice per write transaction (once per item, before
+    // write() stopped marking its claims), and the reader of the same process (both ends of
+    // one channel in one process) reads the core's other members every item; sharing their
+    // line made per-item marking 7x slower (4.5 against 32 M items/s).
     struct alignas(spsc_detail::cache_line) own_claim {
         bool open = false;
     };
