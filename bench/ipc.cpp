@@ -293,10 +293,11 @@ void add_cross_process_throughput(std::string const& job, std::string_view subje
         bool all_arrived = true;
         for (auto _ : state) {
             auto const t0 = clock::now();
-            // A fresh item per push, which stays in registers as the in-process producer's does:
+            // A fresh item per push, which stays in registers as the in-process producer's does.
             // `v` escapes (pop_for, the check below), so storing into it was one more store per
-            // item on the stack, queued behind the slot stores that wait for the consumer's line. Shared-memory spsc
-            // measured 110-114 M items/s with it and 135-145 without (two threads: 135-138).
+            // item on the stack, queued behind the slot stores that wait for the consumer's
+            // line: shared-memory spsc measured 110-114 M items/s with it and 135-145 without
+            // (two threads: 135-138).
             for (std::uint64_t i = 0; i < batch; ++i) {
                 T item{};
                 item.seq = i;

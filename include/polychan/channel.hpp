@@ -204,7 +204,8 @@ class channel {
 
   private:
     // write() and read(): a core that can keep its lock from the claim to the publish or
-    // release right after it is asked to (one_op_core.hpp); transactions never are.
+    // release right after it, or leave such a claim unmarked, is asked to (one_op_core.hpp);
+    // transactions never are.
     template <class Claim>
     POLYCHAN_HOT_PATH auto claim_for_one_op(deadline d, Claim claim) {
         if constexpr (detail::claims_for_one_op<core_type>) {
@@ -223,18 +224,10 @@ class channel {
         try {
             core_.payload(c.ticket).construct(std::forward<Args>(args)...);
         } catch (...) {
-            if constexpr (requires { core_.cancel(c.ticket, one_op); }) {
-                core_.cancel(c.ticket, one_op);
-            } else {
-                core_.cancel(c.ticket); // the slot goes back; the channel stays as it was
-            }
+            detail::cancel_one_op(core_, c.ticket); // the slot goes back; the channel stays as it was
             throw;
         }
-        if constexpr (requires { core_.publish(c.ticket, one_op); }) {
-            return core_.publish(c.ticket, one_op);
-        } else {
-            return core_.publish(c.ticket);
-        }
+        return detail::publish_one_op(core_, c.ticket);
     }
 
     template <class Use>

@@ -16,14 +16,35 @@
 
 namespace polychan::detail {
 
-/// Whether `Core` has claims for one write or read (sync/mutex).
+/// Whether `Core` has claims for one write or read (sync/mutex, sync/spsc).
 template <class Core>
 concept claims_for_one_op = requires(Core& c) {
     c.try_claim_write(one_op);
     c.try_claim_read(one_op);
 };
 
-/// `Core` with try_claim_write() and try_claim_read() made with `one_op`; everything else as is.
+/// Publishes a write slot claimed with `one_op`: through the core's own one_op publish where
+/// it has one (sync/spsc: its one_op claims are not marked open), else as any other.
+template <class Core>
+POLYCHAN_HOT_PATH status publish_one_op(Core& core, typename Core::write_ticket w) {
+    if constexpr (claims_for_one_op<Core> && requires { core.publish(w, one_op); }) {
+        return core.publish(w, one_op);
+    } else {
+        return core.publish(w);
+    }
+}
+/// Gives back a write slot claimed with `one_op`, as publish_one_op() publishes it.
+template <class Core>
+POLYCHAN_HOT_PATH void cancel_one_op(Core& core, typename Core::write_ticket w) {
+    if constexpr (claims_for_one_op<Core> && requires { core.cancel(w, one_op); }) {
+        core.cancel(w, one_op);
+    } else {
+        core.cancel(w);
+    }
+}
+
+/// `Core` with try_claim_write() and try_claim_read() made with `one_op`, and the publish and
+/// cancel that go with them; everything else as is.
 template <class Core>
 class one_op_core {
   public:
@@ -37,8 +58,8 @@ class one_op_core {
     POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read() { return core_.try_claim_read(one_op); }
 
     POLYCHAN_HOT_PATH bool wait_writable(deadline d, wake_on why) { return core_.wait_writable(d, why); }
-    POLYCHAN_HOT_PATH status publish(write_ticket w) { return core_.publish(w); }
-    POLYCHAN_HOT_PATH void cancel(write_ticket w) { core_.cancel(w); }
+    POLYCHAN_HOT_PATH status publish(write_ticket w) { return publish_one_op(core_, w); }
+    POLYCHAN_HOT_PATH void cancel(write_ticket w) { cancel_one_op(core_, w); }
     POLYCHAN_HOT_PATH bool wait_readable(deadline d) { return core_.wait_readable(d); }
     POLYCHAN_HOT_PATH void release(read_ticket r) { core_.release(r); }
     POLYCHAN_HOT_PATH bool try_evict_oldest(evictor by) { return core_.try_evict_oldest(by); }

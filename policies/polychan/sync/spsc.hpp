@@ -281,25 +281,6 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// As try_claim_read(): a read claim is never marked.
     POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read(one_op_t) { return try_claim_read(); }
 
-  private:
-    POLYCHAN_HOT_PATH claim<write_ticket> claim_write(bool mark_claimed) {
-        control& c = ctl();
-        if (c.claimed.load(std::memory_order_relaxed) != 0) return claim_while_claimed();
-        if (corrupt()) return {status::corrupt};
-        if (c.closed.load(std::memory_order_relaxed) != 0) return {status::closed};
-        u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
-        if (p - c.cached_frontier >= capacity() && (!WriterEvicts || c.evicted_for != p)) {
-            c.cached_frontier = c.frontier.load(Orders::reuse);
-            if (p - c.cached_frontier >= capacity()) return {status::full};
-        }
-        if (mark_claimed) {
-            c.claimed.store(1, std::memory_order_relaxed);
-            set_own_claim(true);
-        }
-        return {status::ok, {p}};
-    }
-
-  public:
     /// Waits until the reader frees a slot, closed, or `d`; false on timeout.
     bool wait_writable(deadline d, wake_on) {
         // Whatever the writer waits for (a free slot, or for discard_old an item it can
@@ -585,6 +566,23 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         throw std::logic_error("polychan: spsc allows one write transaction at a time");
     }
 
+    /// The write claim of try_claim_write(), marked open (`claimed`, own_claim_) only if asked.
+    POLYCHAN_HOT_PATH claim<write_ticket> claim_write(bool mark_claimed) {
+        control& c = ctl();
+        if (c.claimed.load(std::memory_order_relaxed) != 0) return claim_while_claimed();
+        if (corrupt()) return {status::corrupt};
+        if (c.closed.load(std::memory_order_relaxed) != 0) return {status::closed};
+        u64 const p = c.tail.load(std::memory_order_relaxed); // the writer's own index
+        if (p - c.cached_frontier >= capacity() && (!WriterEvicts || c.evicted_for != p)) {
+            c.cached_frontier = c.frontier.load(Orders::reuse);
+            if (p - c.cached_frontier >= capacity()) return {status::full};
+        }
+        if (mark_claimed) {
+            c.claimed.store(1, std::memory_order_relaxed);
+            set_own_claim(true);
+        }
+        return {status::ok, {p}};
+    }
     void set_own_claim(bool open) noexcept {
         if constexpr (Storage::process_shared) own_claim_.open = open;
     }
