@@ -158,6 +158,9 @@ class Placements(unittest.TestCase):
                floor  near: 60, 70 ns -> 65         far: 440, 450, 460 ns -> 450
         spsc / floor  near: 125 / 65 = 1.9231 (MISSED, <= 1.25)   far: 360 / 450 = 0.8 (met)
         throughput_8B spsc only far (90, 100 M/s), boost only near (150): nothing in common.
+        throughput_256B   near: spsc 100, peer.a 120, peer.b 80    far: spsc 50, peer.a 10, peer.b 40
+            best peer over the run: peer.a (median of 120, 10 = 65 > peer.b's 60); per placement:
+            near peer.a -> 100 / 120 = 0.8333 (MISSED)    far peer.b -> 50 / 40 = 1.25 (met)
     """
 
     @classmethod
@@ -170,6 +173,10 @@ class Placements(unittest.TestCase):
                  for t, l in ((60, 68), (70, 72), (440, 440), (450, 460), (460, 470))]
         runs += [repetition("throughput_8B", "heap.block.spsc", "polychan", r, l) for r, l in ((90e6, 430), (100e6, 450))]
         runs += [repetition("throughput_8B", "boost.lockfree.spsc_queue", "peer", 150e6, 66)]
+        runs += [repetition("throughput_256B", s, k, r, l)
+                 for s, k, r, l in (("heap.block.spsc", "polychan", 100e6, 70), ("heap.block.spsc", "polychan", 50e6, 450),
+                                    ("peer.a", "peer", 120e6, 70), ("peer.a", "peer", 10e6, 450),
+                                    ("peer.b", "peer", 80e6, 70), ("peer.b", "peer", 40e6, 450))]
         # slower than spsc: listed after it in the tables, before it in the headline's name order
         runs += [repetition("rtt_8B", "heap.block.mutex", "polychan", trip(t), l) for t, l in ((900, 70), (950, 450))]
         path = os.path.join(cls.tmp.name, "placements.json")
@@ -196,7 +203,7 @@ class Placements(unittest.TestCase):
 
     def test_two_placements_named_by_their_probes(self):
         self.assertEqual(self.summary["jobs"]["rtt_8B"]["placements"], ["cache line 70 ns", "cache line 450 ns"])
-        self.assertIn("cache line 70 ns: 6 repetitions; cache line 450 ns: 9 repetitions", self.md)
+        self.assertIn("cache line 70 ns: 9 repetitions; cache line 450 ns: 12 repetitions", self.md)
 
     def test_medians_per_placement(self):
         by = self.summary["jobs"]["rtt_8B"]["rows"]["heap.block.spsc"]["by_placement"]
@@ -212,6 +219,18 @@ class Placements(unittest.TestCase):
         self.assertAlmostEqual(rows["cache line 70 ns"]["ratio"], 125 / 65, places=6)
         self.assertEqual(rows["cache line 70 ns"]["status"], "MISSED")
         self.assertAlmostEqual(rows["cache line 450 ns"]["ratio"], 0.8, places=6)
+        self.assertEqual(rows["cache line 450 ns"]["status"], "met")
+
+    def test_best_peer_goal_per_placement(self):
+        # the peer that leads over the run (peer.a) is not the best far: each placement has its own
+        self.assertEqual(self.summary["jobs"]["throughput_256B"]["best_peer"], "peer.a")
+        rows = {g["placement"]: g for g in self.goals("throughput_256B", "heap.block.spsc", "best peer")}
+        self.assertEqual(set(rows), {"cache line 70 ns", "cache line 450 ns"})
+        self.assertEqual(rows["cache line 70 ns"]["reference_found"], "peer.a")
+        self.assertAlmostEqual(rows["cache line 70 ns"]["ratio"], 100 / 120, places=6)
+        self.assertEqual(rows["cache line 70 ns"]["status"], "MISSED")
+        self.assertEqual(rows["cache line 450 ns"]["reference_found"], "peer.b")
+        self.assertAlmostEqual(rows["cache line 450 ns"]["ratio"], 1.25, places=6)
         self.assertEqual(rows["cache line 450 ns"]["status"], "met")
 
     def test_no_ratio_across_placements(self):
