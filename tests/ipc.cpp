@@ -362,6 +362,53 @@ TEMPLATE_TEST_CASE("ipc: spsc refuses a second live writer or reader, and takes 
     CHECK_NOTHROW(reopened.writer());
 }
 
+// In shared memory one read() leaves its spsc claim out of the reader's count of held slots
+// while no read transaction is held (sync/spsc.hpp, uncounted_one_op_reads). Beside a held
+// transaction it must count itself, or its release would hand the transaction's slot back to
+// the writer; and a reader that dies inside read() must leave its slot to whoever takes over.
+TEMPLATE_TEST_CASE("ipc: spsc read() beside a held read transaction, and a reader that died inside read()", "[ipc]",
+                   shared_memory, sysv_shared_memory) {
+    using polychan::status;
+    std::string const name = unique_name("oneop");
+    auto ch = ipc::create<std::uint64_t, block, polychan::sync::spsc, TestType>(name, 4);
+    auto w = ch.writer();
+    auto r = ch.reader();
+    auto& local = ch.local();
+    for (std::uint64_t i = 1; i <= 3; ++i) REQUIRE(w.write(i) == status::ok);
+    {
+        auto held = r.begin_read();
+        REQUIRE(held);
+        CHECK(*held == 1);
+        std::uint64_t v = 0;
+        REQUIRE(r.read(v));
+        CHECK(v == 2);
+        CHECK(local.free_size() == 2); // 1 held, 3 ready
+        CHECK(w.try_write(std::uint64_t{4}) == status::ok);
+        CHECK(w.try_write(std::uint64_t{5}) == status::full); // 5 would go into the held slot of 1
+        CHECK(*held == 1);
+    }
+    std::uint64_t v = 0;
+    for (std::uint64_t e : {3, 4}) {
+        REQUIRE(r.read(v));
+        CHECK(v == e);
+    }
+    CHECK(local.free_size() == 4);
+
+    REQUIRE(w.write(std::uint64_t{6}) == status::ok);
+    auto& core = local.core();
+    auto const claimed = core.try_claim_read(polychan::one_op); // a reader inside read() ...
+    REQUIRE(claimed.ok());
+    CHECK(core.payload(claimed.ticket).get() == 6);
+    core.take_over_side(false); // ... dies: the next reader takes its side over
+    CHECK(local.free_size() == 4);
+    CHECK(local.ready_size() == 0);
+    for (std::uint64_t i = 7; i <= 10; ++i) REQUIRE(w.try_write(i) == status::ok); // every slot again
+    for (std::uint64_t e = 7; e <= 10; ++e) {
+        REQUIRE(r.read(v));
+        CHECK(v == e);
+    }
+}
+
 TEST_CASE("ipc: the last end to detach removes the segment", "[ipc]") {
     std::string const name = unique_name("last");
     std::optional<ipc::channel<item>> a{ipc::create<item>(name, 4)};

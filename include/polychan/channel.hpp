@@ -235,8 +235,8 @@ class channel {
         auto c = claim_for_one_op(d, [](auto& core, deadline dd)
                                          POLYCHAN_HOT_LAMBDA { return Ordering::claim_read(core, dd); });
         if (!c.ok()) return c.result;
-        read_transaction held{&core_, c.ticket, status::ok}; // destroys and releases, even if `use` throws
-        use(*held);
+        detail::one_op_read<core_type> held{core_, c.ticket}; // destroys and releases, even if `use` throws
+        use(held.item());
         return status::ok;
     }
     POLYCHAN_HOT_PATH status get(deadline d, T& out) {

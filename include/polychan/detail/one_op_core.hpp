@@ -1,8 +1,8 @@
 // polychan — a sync core as one write() or read() sees it: its claims are made with `one_op`
 // (claim.hpp), so that a core that locks may keep its lock from the claim to the publish or
-// release that follows at once, and one that marks write claims may skip the mark. Orderings
-// take it as they take the core itself. Its forwarders are forced inline: they sit on every
-// item's path (hot_path.hpp).
+// release that follows at once, and one that marks write claims or counts read claims may skip
+// that. Orderings take it as they take the core itself. Its forwarders are forced inline: they
+// sit on every item's path (hot_path.hpp).
 #pragma once
 
 #include <polychan/claim.hpp>
@@ -43,8 +43,39 @@ POLYCHAN_HOT_PATH void cancel_one_op(Core& core, typename Core::write_ticket w) 
     }
 }
 
-/// `Core` with try_claim_write() and try_claim_read() made with `one_op`, and the publish and
-/// cancel that go with them; everything else as is.
+/// Releases a read slot claimed with `one_op`: through the core's own one_op release where it
+/// has one (sync/spsc: a one_op read claim may go uncounted), else as any other.
+template <class Core>
+POLYCHAN_HOT_PATH void release_one_op(Core& core, typename Core::read_ticket r) {
+    if constexpr (claims_for_one_op<Core> && requires { core.release(r, one_op); }) {
+        core.release(r, one_op);
+    } else {
+        core.release(r);
+    }
+}
+
+/// The slot of one read(), from its claim (made with `one_op` where the core has such claims)
+/// until it goes out of scope: then the item is destroyed and the slot released, even if the
+/// caller's use of the item threw.
+template <class Core>
+class one_op_read {
+  public:
+    one_op_read(Core& core, typename Core::read_ticket r) noexcept : core_{core}, ticket_{r} {}
+    one_op_read(const one_op_read&) = delete;
+    one_op_read& operator=(const one_op_read&) = delete;
+    POLYCHAN_HOT_PATH ~one_op_read() {
+        core_.payload(ticket_).destroy();
+        release_one_op(core_, ticket_);
+    }
+    POLYCHAN_HOT_PATH typename Core::value_type& item() noexcept { return core_.payload(ticket_).get(); }
+
+  private:
+    Core& core_;
+    typename Core::read_ticket ticket_;
+};
+
+/// `Core` with try_claim_write() and try_claim_read() made with `one_op`, and the publish,
+/// cancel and release that go with them; everything else as is.
 template <class Core>
 class one_op_core {
   public:
@@ -61,7 +92,7 @@ class one_op_core {
     POLYCHAN_HOT_PATH status publish(write_ticket w) { return publish_one_op(core_, w); }
     POLYCHAN_HOT_PATH void cancel(write_ticket w) { cancel_one_op(core_, w); }
     POLYCHAN_HOT_PATH bool wait_readable(deadline d) { return core_.wait_readable(d); }
-    POLYCHAN_HOT_PATH void release(read_ticket r) { core_.release(r); }
+    POLYCHAN_HOT_PATH void release(read_ticket r) { release_one_op(core_, r); }
     POLYCHAN_HOT_PATH bool try_evict_oldest(evictor by) { return core_.try_evict_oldest(by); }
     POLYCHAN_HOT_PATH void count_discarded() { core_.count_discarded(); }
     POLYCHAN_HOT_PATH payload_cell<value_type>& payload(write_ticket w) { return core_.payload(w); }
