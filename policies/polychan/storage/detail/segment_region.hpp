@@ -2,6 +2,7 @@
 // segment's control block and slot array, placed after the segment header.
 #pragma once
 
+#include <polychan/detail/hot_path.hpp>
 #include <polychan/storage/detail/integrity.hpp>
 #include <polychan/storage/detail/segment.hpp>
 
@@ -38,14 +39,16 @@ class segment_region {
 
     /// Slot `i`. An index read from shared memory is untrusted and the sync cores check it
     /// first; this is the backstop (one compare): a bad index marks the segment corrupt and
-    /// yields slot 0, so that no access leaves the segment.
-    Slot& slot(std::size_t i) noexcept {
+    /// yields slot 0, so that no access leaves the segment. Forced inline with control(): both
+    /// sit on every item's path, and in bench_ipc's peer process, whose main GCC had already
+    /// grown large, slot() stayed a call (perf, near placement).
+    POLYCHAN_HOT_PATH Slot& slot(std::size_t i) noexcept {
         if (i < capacity_) [[likely]]
             return slots_[i];
         out_of_bounds(i);
         return slots_[0];
     }
-    Control& control() noexcept { return *control_; }
+    POLYCHAN_HOT_PATH Control& control() noexcept { return *control_; }
     std::size_t capacity() const noexcept { return capacity_; }
 
     /// Shared-state protocol (see storage/detail/shared_state.hpp): the sync core initialises
