@@ -237,15 +237,23 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     // word store: a store-forwarding failure, which made each claim wait until every older
     // store (the slot lines, each missing in the other core) was written. Measured with
     // bench_ipc, in-process 41 -> 76 M items/s (the same as building with
-    // -fno-tree-slp-vectorize). The address, not the position: the claim has found the slot
-    // already, and payload() and publish() would each find it again (a load of the mask and
-    // the slot array, a compare and an AND), while the writer's position is its own `tail`
-    // and a read slot is released without one (callgrind, write+read: 91 -> 83 instructions
-    // on the heap, 122 -> 112 in shared memory).
-    /// A claimed write slot, from try_claim_write() until publish() or cancel().
-    struct write_ticket {
+    // -fno-tree-slp-vectorize). A read ticket is the slot's address: the claim has found the
+    // slot already, payload() would find it again (a load of the mask and the slot array, a
+    // compare and an AND), and a read slot is released without its position (callgrind,
+    // write+read: 91 -> 83 instructions on the heap, 122 -> 112 in shared memory, with the
+    // write ticket an address too). A write ticket is an address only in shared memory, whose
+    // lookups reload the region's pointers. On the heap it stays the position: publish() then
+    // takes it from the claim, not from memory after the item's stores, which cost
+    // throughput_256B 10% on the far placement (10.1-10.2 against 11.2-11.6 M items/s, both
+    // from `tail` and from a member of this core; same-hour A/B).
+    struct position_ticket {
+        u64 position = 0;
+    };
+    struct address_ticket {
         slot* s = nullptr;
     };
+    /// A claimed write slot, from try_claim_write() until publish() or cancel().
+    using write_ticket = std::conditional_t<Storage::process_shared, address_ticket, position_ticket>;
     /// A claimed read slot, from try_claim_read() until release().
     struct read_ticket {
         slot* s = nullptr;
@@ -320,10 +328,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     POLYCHAN_HOT_PATH status publish(write_ticket w, one_op_t) {
         control& c = ctl();
         if constexpr (WriterEvicts) c.evicted_for = no_position;
-        // The claimed position: tail moves only here (and back, in take_back), and the writer
-        // has one claim open at a time.
-        u64 const p = c.tail.load(std::memory_order_relaxed);
-        w.s->published.store(p + 1, Orders::publish);
+        u64 const p = position_of(w);
+        slot_of(w).published.store(p + 1, Orders::publish);
         c.tail.store(p + 1, Orders::count); // sizes and ring_fault: `published` carries the item
         Atomics::light_fence(Orders::publish_fence, scope);
         if (c.closed.load(std::memory_order_relaxed) != 0) [[unlikely]]
@@ -448,7 +454,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     std::uint64_t discarded() const { return ctl().discarded.load(std::memory_order_relaxed); }
 
     /// The item cell of a claimed slot.
-    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return w.s->item; }
+    polychan::detail::payload_cell<T>& payload(write_ticket w) noexcept { return slot_of(w).item; }
     polychan::detail::payload_cell<T>& payload(read_ticket r) noexcept { return r.s->item; }
 
     /// Marks the channel closed and wakes every waiter.
@@ -613,7 +619,28 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             c.claimed.store(1, std::memory_order_relaxed);
             set_own_claim(true);
         }
-        return {status::ok, {&slot_at(p)}};
+        if constexpr (Storage::process_shared) {
+            return {status::ok, {&slot_at(p)}};
+        } else {
+            return {status::ok, {p}};
+        }
+    }
+    /// The slot and the position of a write claim (see the tickets). An address ticket's
+    /// position is the writer's own `tail`: tail moves only in publish (and back in take_back),
+    /// and the writer has one claim open at a time.
+    POLYCHAN_HOT_PATH slot& slot_of(write_ticket w) const noexcept {
+        if constexpr (Storage::process_shared) {
+            return *w.s;
+        } else {
+            return slot_at(w.position);
+        }
+    }
+    POLYCHAN_HOT_PATH u64 position_of(write_ticket w) const noexcept {
+        if constexpr (Storage::process_shared) {
+            return ctl().tail.load(std::memory_order_relaxed);
+        } else {
+            return w.position;
+        }
     }
     void set_own_claim(bool open) noexcept {
         if constexpr (Storage::process_shared) own_claim_.open = open;
@@ -720,8 +747,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
             Atomics::heavy_fence(Orders::settle_fence, scope);
             u64 published = p + 1;
             if ((c.head.load(std::memory_order_relaxed) >> 1) == p &&
-                w.s->published.compare_exchange_strong(published, published | retracted_mark, Orders::take,
-                                                       std::memory_order_relaxed))
+                slot_of(w).published.compare_exchange_strong(published, published | retracted_mark, Orders::take,
+                                                             std::memory_order_relaxed))
                 return take_back(w, p);
         }
         wake(c.reader_sleeps);
@@ -740,7 +767,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         control& c = ctl();
         // Uncounts w, so that sizes say empty; the reader's head stays at most one past it.
         c.tail.store(p, std::memory_order_relaxed);
-        w.s->item.destroy();
+        slot_of(w).item.destroy();
         return status::closed;
     }
 
