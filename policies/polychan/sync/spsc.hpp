@@ -296,6 +296,8 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// uncounted_one_op_reads).
     POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read(one_op_t) {
         if constexpr (uncounted_one_op_reads) {
+            // Two calls with constant arguments, not claim_read(held != 0): each inlines with
+            // its own branch folded away (callgrind, shared memory: 103 against 105).
             if (ctl().held == 0) return claim_read(false);
         }
         return claim_read(true);
@@ -370,7 +372,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
     /// Returns a read slot (its item already destroyed) to the writer once none is held.
     POLYCHAN_HOT_PATH void release(read_ticket) {
         control& c = ctl();
-        c.released.store(c.released.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        count_released(c, 1);
         if (--c.held > 0) return; // an older slot may still be held: the frontier waits for it
         if constexpr (Storage::process_shared) {
             if (!frontier_may_move_to(c.took_until)) return;
@@ -384,7 +386,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         if constexpr (uncounted_one_op_reads) {
             control& c = ctl();
             if (c.held == 0) {
-                c.released.store(c.released.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+                count_released(c, 1);
                 hand_back(c, c.took_until);
                 return;
             }
@@ -406,7 +408,7 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         // read() it was in, which took past the frontier without counting itself.
         u64 const held = c.held != 0 ? c.held : c.took_until > c.frontier.load(std::memory_order_relaxed) ? 1 : 0;
         if (held == 0) return;
-        c.released.store(c.released.load(std::memory_order_relaxed) + held, std::memory_order_relaxed);
+        count_released(c, held);
         c.held = 0;
         if (!frontier_may_move_to(c.took_until)) return;
         hand_back(c, c.took_until);
@@ -771,6 +773,10 @@ class basic_spsc<Atomics, Orders, SpinLimit>::core {
         return status::closed;
     }
 
+    /// Counts `n` read slots as finished with, for free_size (the reader's own counter, a statistic).
+    POLYCHAN_HOT_PATH static void count_released(control& c, u64 n) {
+        c.released.store(c.released.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     /// Gives the writer the slots of positions before `until` (the reader holds none of them).
     POLYCHAN_HOT_PATH void hand_back(control& c, u64 until) {
         c.frontier.store(until, Orders::finish);
