@@ -70,7 +70,7 @@ SEEDS = {
     # The spsc roles cleared: the second handle takes the writer and reader ends too.
     "header-roles-cleared": seed("shared_memory", "block", "spsc", patches=[(ROLES, u64(0)), (ROLES + 16, u64(0))]),
     # The control block: list heads, positions, permit words.
-    "control-mutex-heads": seed("memfd", "discard_old", "mutex", patches=[(CONTROL + 64, u64(0xFFFFFFF0FFFFFFF0))]),
+    "control-mutex-heads": seed("memfd", "discard_old", "mutex", patches=[(CONTROL + 48, u64(0xFFFFFFF0FFFFFFF0))]),
     "control-spsc-tail": seed("memfd", "block", "spsc", patches=[(CONTROL, u64(1 << 40))]),
     "control-semaphore-permits": seed("shared_memory", "block", "semaphore", patches=[(CONTROL, u64(0x7F))]),
     # Inputs that made the semaphore core spin for ever before its rings were watched.

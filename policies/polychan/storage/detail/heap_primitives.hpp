@@ -63,7 +63,7 @@ struct heap_primitives {
     /// The mutex a sync policy locks in this memory.
     using mutex_type = std::mutex;
     /// The condition variable a sync policy waits on with mutex_type.
-    using condition_type = spinning_condition;
+    using condition_type = spinning_condition<std::condition_variable>;
     /// The counting semaphore a sync policy sleeps on in this memory.
     template <std::ptrdiff_t LeastMaxValue>
     using counting_semaphore = std::counting_semaphore<LeastMaxValue>;

@@ -7,6 +7,7 @@
 #include <polychan/storage/detail/process_liveness.hpp>
 #include <polychan/storage/detail/pshared_semaphore.hpp>
 #include <polychan/storage/detail/robust_mutex.hpp>
+#include <polychan/storage/detail/spinning_condition.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +19,7 @@ struct pshared_primitives {
     /// Robust: a holder that dies is reported to the next locker, which repairs (sync/mutex).
     using mutex_type = robust_mutex;
     /// Futex-based, with no internal lock a dying process could leave held.
-    using condition_type = futex_condition;
+    using condition_type = spinning_condition<futex_condition>;
     template <std::ptrdiff_t LeastMaxValue>
     using counting_semaphore = pshared_semaphore<LeastMaxValue>;
     /// A 32-bit atomic that processes can sleep on (shared futex).

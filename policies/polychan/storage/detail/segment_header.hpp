@@ -84,8 +84,9 @@ struct segment_header {
     static constexpr std::uint64_t magic_value = 0x4e414843594c4f50ull; // "POLYCHAN" little-endian
     // 3: no bool in a control block; 4: the semaphore core sleeps on a futex word, not a sem_t;
     // 5: the mutex core's free list is a FIFO with a tail, and its conditions a spinner flag;
-    // 6: the semaphore core's control block ends with the spinners' given-counters
-    static constexpr std::uint32_t current_layout_version = 6;
+    // 6: the semaphore core's control block ends with the spinners' given-counters;
+    // 7: the mutex core's conditions count their sleepers and spinner beside the futex word
+    static constexpr std::uint32_t current_layout_version = 7;
     static constexpr std::size_t max_owners = 64;
     enum role : std::uint32_t { writer_role = 0, reader_role = 1 };
 

@@ -1,4 +1,5 @@
-// polychan — std::condition_variable with a short spin before the sleep, for the heap storages.
+// polychan — a condition variable with a short spin before the sleep: std::condition_variable
+// on the heap storages, futex_condition in shared memory (the `Sleeper`).
 //
 // A channel's reader usually waits for one item, and its writer for one slot, that the other
 // side delivers within a microsecond or two. A sleep then costs a futex wake in the notifier
@@ -18,6 +19,18 @@
 // One spinner at a time: with more waiters than CPUs (mpmc_4x4), every spinner sees every
 // change and they all run for the lock, on CPUs that the threads with work need; and the
 // spinner yields its CPU between looks rather than pausing (see spin()).
+//
+// In shared memory (Sleeper = futex_condition) the counters live in the segment, and a
+// process may die anywhere in here. Killed while spinning, it leaves `spinning_` set: nobody
+// spins on this condition again, which is slower, not wrong. Killed while asleep, it leaves
+// `sleepers_` too high: every notify then makes the futex call, also only slower.
+// The shared-memory mutex channel used to pause inside its own condition (256 pauses), as the
+// heap one did before it yielded. Far placement, alternating rounds, M items/s or M round
+// trips/s, cross-process (bench_ipc): throughput_8B 1.9-2.1 before, 3.0-4.5 with this
+// condition and the other changes of the same commit (robust_mutex::lock, sync/mutex.hpp's
+// checks and layout), 1.4-2.5 with those changes but the pausing condition (2.3-2.8 with
+// this one in those rounds); the round trip pays as on the heap: 0.34-0.44 against 0.53-0.63
+// (the heap channel, which yields too, 0.43-0.56).
 #pragma once
 
 #include <polychan/detail/cpu_pause.hpp>
@@ -31,6 +44,7 @@
 
 namespace polychan::storage::detail {
 
+template <class Sleeper>
 class spinning_condition {
   public:
     void notify_one() noexcept {
@@ -42,8 +56,8 @@ class spinning_condition {
         if (sleepers_.load(std::memory_order_relaxed) != 0) cv_.notify_all();
     }
 
-    template <class Pred>
-    void wait(std::unique_lock<std::mutex>& lock, Pred pred) {
+    template <class Lock, class Pred>
+    void wait(Lock& lock, Pred pred) {
         while (!pred()) {
             spin(lock);
             if (pred()) return;
@@ -53,8 +67,8 @@ class spinning_condition {
     }
 
     /// False if `until` passed with `pred()` still false.
-    template <class Pred>
-    bool wait_until(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point until, Pred pred) {
+    template <class Lock, class Pred>
+    bool wait_until(Lock& lock, std::chrono::steady_clock::time_point until, Pred pred) {
         while (!pred()) {
             spin(lock);
             if (pred()) return true;
@@ -87,14 +101,15 @@ class spinning_condition {
     /// the same value, which still differs from what the spinner saw. A hint only: a spinner
     /// that misses one re-checks its predicate under the mutex before it sleeps.
     void hint_spinner() noexcept {
-        if (spinning_.load(std::memory_order_relaxed))
+        if (spinning_.load(std::memory_order_relaxed) != 0)
             changes_.store(changes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
     /// Unlocks and watches `changes_` for a while, unless another waiter is spinning; returns
     /// with the lock held.
-    void spin(std::unique_lock<std::mutex>& lock) {
-        if (spinning_.exchange(true, std::memory_order_relaxed)) return;
+    template <class Lock>
+    void spin(Lock& lock) {
+        if (spinning_.exchange(1, std::memory_order_relaxed) != 0) return;
         std::uint32_t const seen = changes_.load(std::memory_order_relaxed);
         lock.unlock();
         // The spinner yields its CPU between looks rather than pausing. A paused CPU is one no other
@@ -110,7 +125,7 @@ class spinning_condition {
         // while no other waiter slept kept the round trip but not throughput_8B (5.6-7.4 near).
         for (unsigned i = 0; i < yield_limit && changes_.load(std::memory_order_relaxed) == seen; ++i)
             std::this_thread::yield();
-        spinning_.store(false, std::memory_order_relaxed);
+        spinning_.store(0, std::memory_order_relaxed);
         // Back under the lock without sleeping in the mutex: its holder is usually the
         // notifier, about to unlock, and a locker that sleeps makes each of its unlocks a
         // futex wake (8-byte throughput fell below std::mutex + std::deque with lock() here).
@@ -119,9 +134,9 @@ class spinning_condition {
     static constexpr unsigned spin_limit = 256;
     static constexpr unsigned yield_limit = 64;
 
-    std::condition_variable cv_;
+    Sleeper cv_;
     std::atomic<std::uint32_t> changes_{0};
-    std::atomic<bool> spinning_{false};
+    std::atomic<std::uint32_t> spinning_{0}; // not bool: in shared memory a peer may leave any byte here
     std::atomic<std::uint32_t> sleepers_{0};
 };
 
