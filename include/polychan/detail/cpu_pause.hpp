@@ -1,6 +1,8 @@
-// polychan — busy waiting: the CPU's pause hint, and the bounded spin every waiter runs before
-// it pays for a sleep.
+// polychan — busy waiting: the CPU's pause hint, and the bounded spins a waiter runs before
+// it pays for a sleep (pausing, or yielding its CPU between looks).
 #pragma once
+
+#include <thread>
 
 namespace polychan::detail {
 
@@ -18,6 +20,18 @@ bool spin_until(unsigned pauses, Done done) {
     for (unsigned i = 0; i < pauses; ++i) {
         if (done()) return true;
         cpu_pause();
+    }
+    return false;
+}
+
+/// Asks `done()` up to `yields` times, yielding the CPU after each no; whether it said yes.
+/// For waiters whose CPU other threads may need, and whose side should look back after the
+/// other has done a batch rather than at every item (storage/detail/spinning_condition.hpp).
+template <class Done>
+bool yield_until(unsigned yields, Done done) {
+    for (unsigned i = 0; i < yields; ++i) {
+        if (done()) return true;
+        std::this_thread::yield();
     }
     return false;
 }

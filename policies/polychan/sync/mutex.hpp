@@ -434,9 +434,9 @@ class mutex::core {
     /// Cross-process throughput_8B, far placement, M items/s: all four ends 1.3-2.2, these
     /// checks 2.8-3.4 and 3.5-6.1 in two windows, no slot checked at all (an experiment, not a
     /// choice) 3.5-4.0 beside the first. A waiter, which may follow nothing for a long time,
-    /// checks all four when it starts to wait and at every integrity_check_period (wait()). No strings: the same check
-    /// returning a message (fault_in_list) was a third of the instructions of a cross-process item (callgrind: 834 per
-    /// write and read, 316 of them there).
+    /// checks all four when it starts to wait and at every integrity_check_period (wait()).
+    /// No strings: the same check returning a message (fault_in_list) was a third of the
+    /// instructions of a cross-process item (callgrind: 834 per write and read, 316 of them there).
     bool ends_sound(slot_list const& list) const noexcept {
         std::size_t const n = mem_.capacity();
         if (list.count > n) return false;
@@ -478,7 +478,7 @@ class mutex::core {
         }
         return status::corrupt;
     }
-    /// What list_sound() found wrong, as a message; "" if all is well.
+    /// What lists_sound() found wrong, as a message; "" if all is well.
     std::string fault_in_lists() const {
         if (std::string fault = fault_in_list(ctl().free, "free", slot_free); !fault.empty()) return fault;
         return fault_in_list(ctl().ready, "ready", slot_ready);

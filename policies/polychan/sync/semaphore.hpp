@@ -54,6 +54,7 @@
 #include <polychan/claim.hpp>
 #include <polychan/concepts.hpp>
 #include <polychan/deadline.hpp>
+#include <polychan/detail/cpu_pause.hpp>
 #include <polychan/detail/payload_cell.hpp>
 #include <polychan/ipc/error.hpp>
 #include <polychan/storage/detail/integrity.hpp>
@@ -456,11 +457,8 @@ class basic_semaphore<Atomics, Orders>::core {
             if (d.is_poll()) return false;
             std::uint32_t const seen = given.load(std::memory_order_relaxed);
             if (p.available(std::memory_order_relaxed) > 0 || is_closed()) return true; // came before `seen` was read
-            for (unsigned i = 0; i < permit_yield_limit; ++i) {
-                if (given.load(std::memory_order_relaxed) != seen) return true;
-                std::this_thread::yield();
-            }
-            return given.load(std::memory_order_relaxed) != seen;
+            return polychan::detail::yield_until(permit_yield_limit,
+                                                 [&] { return given.load(std::memory_order_relaxed) != seen; });
         }
     }
     static constexpr unsigned permit_yield_limit = 64;

@@ -85,7 +85,8 @@ struct segment_header {
     // 3: no bool in a control block; 4: the semaphore core sleeps on a futex word, not a sem_t;
     // 5: the mutex core's free list is a FIFO with a tail, and its conditions a spinner flag;
     // 6: the semaphore core's control block ends with the spinners' given-counters;
-    // 7: the mutex core's conditions count their sleepers and spinner beside the futex word
+    // 7: the mutex core's conditions count their sleepers and spinner beside the futex word,
+    //    each on its own cache line after the lists
     static constexpr std::uint32_t current_layout_version = 7;
     static constexpr std::size_t max_owners = 64;
     enum role : std::uint32_t { writer_role = 0, reader_role = 1 };

@@ -40,7 +40,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 
 namespace polychan::storage::detail {
 
@@ -123,8 +122,7 @@ class spinning_condition {
         // M/s). The cost is the round trip, each side now seeing the reply up to a yield late:
         // 0.54-0.56 against 1.02-1.10 M/s near, 0.43-0.49 against 0.61-0.91 far (std 0.05). Pausing
         // while no other waiter slept kept the round trip but not throughput_8B (5.6-7.4 near).
-        for (unsigned i = 0; i < yield_limit && changes_.load(std::memory_order_relaxed) == seen; ++i)
-            std::this_thread::yield();
+        polychan::detail::yield_until(yield_limit, [&] { return changes_.load(std::memory_order_relaxed) != seen; });
         spinning_.store(0, std::memory_order_relaxed);
         // Back under the lock without sleeping in the mutex: its holder is usually the
         // notifier, about to unlock, and a locker that sleeps makes each of its unlocks a
