@@ -4,7 +4,7 @@
 //
 // Naming contract with scripts/report_gen (one place, here):
 //   benchmark name  = "<job>/<subject>"      e.g. "spsc_8B/heap.block.mutex"
-//   label           = kind of subject:       "polychan" | "peer" | "floor"
+//   label           = kind of subject:       "polychan" | "peer" | "floor" | "reference"
 //   items_per_second, bytes_per_second       the measured rates (manual time)
 // A job is one thing to do (move 8-byte items from one thread to another, ...); every subject
 // of a job does exactly the same work, so their ratios mean something.
@@ -191,29 +191,38 @@ double timed_run(int producers, int consumers, Produce produce, Consume consume,
     return std::chrono::duration<double>(*std::max_element(finished.begin(), finished.end()) - t0).count();
 }
 
-/// The physical floor of a hand-off: two threads on two CPUs bounce one cache line, `round_trips`
-/// times after `warm_up_round_trips`. The pinger writes an odd value, the echo answers with the
-/// next even one, so each round trip moves the line to the other core and back, nothing more.
-/// Returns the seconds the timed round trips took.
-inline double bounce_cache_line(std::uint64_t round_trips) {
+/// Two threads on two CPUs bounce values through cache lines, `round_trips` times after
+/// `warm_up_round_trips`: the pinger writes an odd value into its line, the echo answers with
+/// the next even one into `separate_lines ? its own line : the same line`. Returns the seconds
+/// the timed round trips took.
+///
+///   one line (the floor of a hand-off)     two lines (the least a round trip over two queues moves)
+///   pinger: line = 2i+1 ... wait 2i+2      pinger: out = 2i+1 ... wait back == 2i+2
+///   echo:   wait 2i+1 ... line = 2i+2      echo:   wait out == 2i+1 ... back = 2i+2
+///
+/// With one line, each side writes the line it has just read, while it still holds it: a round
+/// trip moves the line twice. With two, each side writes a line the other side is watching, so
+/// each store first takes the line away from the watcher, which then fetches it back.
+inline double bounce_lines(std::uint64_t round_trips, bool separate_lines) {
     struct alignas(64) line {
         std::atomic<std::uint64_t> value{0};
     };
-    line shared;
+    line out, own_back;
+    line& back = separate_lines ? own_back : out;
     start_gate gate{1};
     cpu_pin here{0};
     std::thread echo{[&] {
         cpu_pin there{1};
         gate.arrive_and_wait();
         for (std::uint64_t i = 0; i < warm_up_round_trips + round_trips; ++i) {
-            for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 1;) b.pause();
-            shared.value.store(2 * i + 2, std::memory_order_release);
+            for (backoff b; out.value.load(std::memory_order_acquire) != 2 * i + 1;) b.pause();
+            back.value.store(2 * i + 2, std::memory_order_release);
         }
     }};
     auto const bounce = [&](std::uint64_t from, std::uint64_t to) {
         for (std::uint64_t i = from; i < to; ++i) {
-            shared.value.store(2 * i + 1, std::memory_order_release);
-            for (backoff b; shared.value.load(std::memory_order_acquire) != 2 * i + 2;) b.pause();
+            out.value.store(2 * i + 1, std::memory_order_release);
+            for (backoff b; back.value.load(std::memory_order_acquire) != 2 * i + 2;) b.pause();
         }
     };
     gate.open();
@@ -224,6 +233,8 @@ inline double bounce_cache_line(std::uint64_t round_trips) {
     echo.join();
     return secs;
 }
+/// The physical floor of a hand-off: one cache line bounced between the two CPUs, nothing more.
+inline double bounce_cache_line(std::uint64_t round_trips) { return bounce_lines(round_trips, false); }
 
 /// The counter every result carries: the cache-line round trip (ns) measured right after it
 /// (measured before, it made the heap spsc round trip that followed 25% slower: 450-480 against
@@ -236,7 +247,9 @@ inline constexpr char const* placement_counter = "line_rtt_ns";
 inline constexpr std::uint64_t placement_round_trips = 200;
 
 /// What kind of subject a result belongs to; the report colours and compares by it.
-enum class kind { polychan, peer, floor };
+/// A reference is a measured figure shown beside the others for context, neither a peer
+/// (never the best peer) nor the floor that goals are checked against.
+enum class kind { polychan, peer, floor, reference };
 
 constexpr std::string_view to_string(kind k) {
     switch (k) {
@@ -246,6 +259,8 @@ constexpr std::string_view to_string(kind k) {
         return "peer";
     case kind::floor:
         return "floor";
+    case kind::reference:
+        return "reference";
     }
     return "?";
 }

@@ -1,6 +1,7 @@
 // polychan bench, family "latency": round trip of one 8-byte item over two queues (ping-pong
 // between two threads), every composition against every peer, and the physical floor: two
-// threads bouncing one cache line, with nothing else in the way.
+// threads bouncing one cache line, with nothing else in the way. Beside it, for context, the
+// same bounce through two lines, one per direction: what any round trip over two queues moves.
 #include "compositions.hpp"
 #include "peers/all.hpp"
 #include "transfer.hpp"
@@ -19,6 +20,16 @@ void add_cache_line_floor(std::string const& job) {
     });
 }
 
+/// The reference: two cache lines, one per direction (harness.hpp, bounce_lines). On near
+/// cores it takes ~1.7x the one-line floor here, since each store must first take its line
+/// from the side watching it; the report shows it beside the floor for that reason.
+void add_two_line_reference(std::string const& job) {
+    add(job, "two-line ping-pong", kind::reference, [](benchmark::State& state) {
+        for (auto _ : state) state.SetIterationTime(bounce_lines(round_trips, true));
+        state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * round_trips));
+    });
+}
+
 void register_all() {
     using T = item<8>;
     std::string const job = "rtt_8B";
@@ -28,6 +39,7 @@ void register_all() {
     for_each_peer([&]<class Peer>() { add_round_trip<Peer>(job, Peer::name, kind::peer, round_trips, capacity); },
                   one_to_one_peers<T>{});
     add_cache_line_floor(job);
+    add_two_line_reference(job);
 }
 
 } // namespace

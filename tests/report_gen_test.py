@@ -157,6 +157,9 @@ class Placements(unittest.TestCase):
         rtt_8B spsc   near: 120, 130 ns -> 125      far: 350, 360, 370 ns -> 360
                floor  near: 60, 70 ns -> 65         far: 440, 450, 460 ns -> 450
         spsc / floor  near: 125 / 65 = 1.9231 (MISSED, <= 1.25)   far: 360 / 450 = 0.8 (met)
+               two-line ping-pong (a reference)  near: 100, 120 ns -> 110   far: 430, 440, 450 -> 440
+        context rows (no target):  two-line / floor   near 110 / 65 = 1.6923    far 440 / 450 = 0.9778
+                                   spsc / two-line    near 125 / 110 = 1.1364   far 360 / 440 = 0.8182
         throughput_8B spsc only far (90, 100 M/s), boost only near (150): nothing in common.
         throughput_256B   near: spsc 100, peer.a 120, peer.b 80    far: spsc 50, peer.a 10, peer.b 40
             best peer over the run: peer.a (median of 120, 10 = 65 > peer.b's 60); per placement:
@@ -171,6 +174,8 @@ class Placements(unittest.TestCase):
                 for t, l in ((120, 70), (130, 75), (350, 445), (360, 450), (370, 455))]
         runs += [repetition("rtt_8B", "cache-line ping-pong", "floor", trip(t), l)
                  for t, l in ((60, 68), (70, 72), (440, 440), (450, 460), (460, 470))]
+        runs += [repetition("rtt_8B", "two-line ping-pong", "reference", trip(t), l)
+                 for t, l in ((100, 70), (120, 70), (430, 450), (440, 450), (450, 450))]
         runs += [repetition("throughput_8B", "heap.block.spsc", "polychan", r, l) for r, l in ((90e6, 430), (100e6, 450))]
         runs += [repetition("throughput_8B", "boost.lockfree.spsc_queue", "peer", 150e6, 66)]
         runs += [repetition("throughput_256B", s, k, r, l)
@@ -203,7 +208,7 @@ class Placements(unittest.TestCase):
 
     def test_two_placements_named_by_their_probes(self):
         self.assertEqual(self.summary["jobs"]["rtt_8B"]["placements"], ["cache line 70 ns", "cache line 450 ns"])
-        self.assertIn("cache line 70 ns: 9 repetitions; cache line 450 ns: 12 repetitions", self.md)
+        self.assertIn("cache line 70 ns: 11 repetitions; cache line 450 ns: 15 repetitions", self.md)
 
     def test_medians_per_placement(self):
         by = self.summary["jobs"]["rtt_8B"]["rows"]["heap.block.spsc"]["by_placement"]
@@ -220,6 +225,24 @@ class Placements(unittest.TestCase):
         self.assertEqual(rows["cache line 70 ns"]["status"], "MISSED")
         self.assertAlmostEqual(rows["cache line 450 ns"]["ratio"], 0.8, places=6)
         self.assertEqual(rows["cache line 450 ns"]["status"], "met")
+
+    def test_context_rows_per_placement(self):
+        # a reference is never the best peer nor the floor, and its rows explain, they do not count
+        self.assertEqual(self.summary["jobs"]["rtt_8B"]["floor"], "cache-line ping-pong")
+        self.assertIsNone(self.summary["jobs"]["rtt_8B"]["best_peer"])
+        lines = {g["placement"]: g for g in self.goals("rtt_8B", "two-line ping-pong", "floor")}
+        self.assertAlmostEqual(lines["cache line 70 ns"]["ratio"], 110 / 65, places=6)
+        self.assertAlmostEqual(lines["cache line 450 ns"]["ratio"], 440 / 450, places=6)
+        spsc = {g["placement"]: g for g in self.goals("rtt_8B", "heap.block.spsc", "two-line ping-pong")}
+        self.assertAlmostEqual(spsc["cache line 70 ns"]["ratio"], 125 / 110, places=6)
+        self.assertAlmostEqual(spsc["cache line 450 ns"]["ratio"], 360 / 440, places=6)
+        self.assertEqual({g["status"] for g in list(lines.values()) + list(spsc.values())}, {"context"})
+        # the 4 context rows are not counted among the goal checks
+        statuses = [g["status"] for g in self.summary["goals"]]
+        self.assertEqual(statuses.count("context"), 4)
+        self.assertIn("%d goal checks:" % (len(statuses) - 4), self.md)
+        self.assertIn("| context: spsc channel round trip vs the two-line ping-pong | rtt_8B | heap.block.spsc | "
+                      "two-line ping-pong | cache line 70 ns (reps: 2 and 2) | - | 1.14x | context |", self.md)
 
     def test_best_peer_goal_per_placement(self):
         # the peer that leads over the run (peer.a) is not the best far: each placement has its own
