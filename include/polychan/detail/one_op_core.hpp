@@ -88,10 +88,24 @@ class one_op_core {
     POLYCHAN_HOT_PATH claim<write_ticket> try_claim_write() { return core_.try_claim_write(one_op); }
     POLYCHAN_HOT_PATH claim<read_ticket> try_claim_read() { return core_.try_claim_read(one_op); }
 
-    POLYCHAN_HOT_PATH bool wait_writable(deadline d, wake_on why) { return core_.wait_writable(d, why); }
+    // Waits through the core's one_op waits where it has them (sync/mutex: write() and read()
+    // wait in batches, transactions promptly).
+    POLYCHAN_HOT_PATH bool wait_writable(deadline d, wake_on why) {
+        if constexpr (requires { core_.wait_writable(d, why, one_op); }) {
+            return core_.wait_writable(d, why, one_op);
+        } else {
+            return core_.wait_writable(d, why);
+        }
+    }
     POLYCHAN_HOT_PATH status publish(write_ticket w) { return publish_one_op(core_, w); }
     POLYCHAN_HOT_PATH void cancel(write_ticket w) { cancel_one_op(core_, w); }
-    POLYCHAN_HOT_PATH bool wait_readable(deadline d) { return core_.wait_readable(d); }
+    POLYCHAN_HOT_PATH bool wait_readable(deadline d) {
+        if constexpr (requires { core_.wait_readable(d, one_op); }) {
+            return core_.wait_readable(d, one_op);
+        } else {
+            return core_.wait_readable(d);
+        }
+    }
     POLYCHAN_HOT_PATH void release(read_ticket r) { release_one_op(core_, r); }
     POLYCHAN_HOT_PATH bool try_evict_oldest(evictor by) { return core_.try_evict_oldest(by); }
     POLYCHAN_HOT_PATH void count_discarded() { core_.count_discarded(); }

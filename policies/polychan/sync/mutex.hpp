@@ -46,6 +46,7 @@
 #include <polychan/detail/payload_cell.hpp>
 #include <polychan/storage/detail/integrity.hpp>
 #include <polychan/storage/detail/shared_state.hpp>
+#include <polychan/storage/detail/spinning_condition.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -174,18 +175,10 @@ class mutex::core {
     claim<write_ticket> try_claim_write(one_op_t) { return claim_write(true); }
 
     /// Waits until a slot may be free (or, for evicting writers, an item ready), closed, or `d`;
-    /// false on timeout.
-    bool wait_writable(deadline d, wake_on why) {
-        lock_type lock = locked();
-        auto const can_proceed = [&] {
-            return corrupt() || ctl().closed != 0 || ctl().free.count > 0 ||
-                   (why == wake_on::free_or_ready_slot && ctl().ready.count > 0);
-        };
-        if (why == wake_on::free_or_ready_slot) ++ctl().evict_waiters;
-        bool const woken = wait(lock, ctl().writable, d, can_proceed);
-        if (why == wake_on::free_or_ready_slot) --ctl().evict_waiters;
-        return woken;
-    }
+    /// false on timeout. A transaction's claim (begin_write) waits promptly (waiter_pace).
+    bool wait_writable(deadline d, wake_on why) { return wait_writable(d, why, waiter_pace::prompt); }
+    /// As wait_writable(), for one write(): the waiter looks back in batches (waiter_pace).
+    bool wait_writable(deadline d, wake_on why, one_op_t) { return wait_writable(d, why, waiter_pace::batched); }
 
     /// Appends the slot to the ready FIFO: ok; closed (item destroyed, slot freed) after close().
     status publish(write_ticket w) {
@@ -228,11 +221,11 @@ class mutex::core {
     /// until release().
     claim<read_ticket> try_claim_read(one_op_t) { return claim_read(true); }
 
-    /// Waits until an item may be ready, closed, or `d`; false on timeout.
-    bool wait_readable(deadline d) {
-        lock_type lock = locked();
-        return wait(lock, ctl().readable, d, [&] { return corrupt() || ctl().closed != 0 || ctl().ready.count > 0; });
-    }
+    /// Waits until an item may be ready, closed, or `d`; false on timeout. A transaction's claim
+    /// (begin_read) waits promptly (waiter_pace).
+    bool wait_readable(deadline d) { return wait_readable(d, waiter_pace::prompt); }
+    /// As wait_readable(), for one read(): the waiter looks back in batches (waiter_pace).
+    bool wait_readable(deadline d, one_op_t) { return wait_readable(d, waiter_pace::batched); }
 
     /// Returns a read slot (its item already destroyed) to the free pool.
     void release(read_ticket r) { give_back(r.index, r.locked); }
@@ -340,7 +333,26 @@ class mutex::core {
     }
 
   private:
+    using waiter_pace = storage::detail::waiter_pace;
+
     control& ctl() const noexcept { return const_cast<region_type&>(mem_).control(); }
+
+    bool wait_writable(deadline d, wake_on why, waiter_pace pace) {
+        lock_type lock = locked();
+        auto const can_proceed = [&] {
+            return corrupt() || ctl().closed != 0 || ctl().free.count > 0 ||
+                   (why == wake_on::free_or_ready_slot && ctl().ready.count > 0);
+        };
+        if (why == wake_on::free_or_ready_slot) ++ctl().evict_waiters;
+        bool const woken = wait(lock, ctl().writable, d, can_proceed, pace);
+        if (why == wake_on::free_or_ready_slot) --ctl().evict_waiters;
+        return woken;
+    }
+    bool wait_readable(deadline d, waiter_pace pace) {
+        lock_type lock = locked();
+        return wait(
+            lock, ctl().readable, d, [&] { return corrupt() || ctl().closed != 0 || ctl().ready.count > 0; }, pace);
+    }
 
     /// Every critical section starts here: if the previous holder died inside one, the lists
     /// are rebuilt from the slots' crash records; otherwise what the section may follow is
@@ -595,7 +607,7 @@ class mutex::core {
     }
 
     template <class Pred>
-    bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred can_go) const {
+    bool wait(lock_type& lock, typename Storage::condition_type& cv, deadline d, Pred can_go, waiter_pace pace) const {
         // The condition re-locks by itself: check (or repair) there too before the predicate reads.
         auto ready = [&] {
             if constexpr (crash_safe) check_after_lock();
@@ -613,13 +625,28 @@ class mutex::core {
                         found_list_fault();
                     return const_cast<region_type&>(mem_).header_intact();
                 },
-                [&](deadline slice) { return cv.wait_until(lock, slice.when(), ready); });
+                [&](deadline slice) { return wait_until(cv, lock, slice.when(), ready, pace); });
         }
         if (d.is_forever()) {
-            cv.wait(lock, ready);
+            if constexpr (requires { cv.wait(lock, ready, pace); }) {
+                cv.wait(lock, ready, pace);
+            } else {
+                cv.wait(lock, ready);
+            }
             return true;
         }
-        return cv.wait_until(lock, d.when(), ready);
+        return wait_until(cv, lock, d.when(), ready, pace);
+    }
+    /// The condition's wait_until, with the pace where the storage's condition takes one
+    /// (spinning_condition does; a storage of the user's own may bring any condition variable).
+    template <class Pred>
+    static bool wait_until(typename Storage::condition_type& cv, lock_type& lock, deadline::clock::time_point until,
+                           Pred ready, waiter_pace pace) {
+        if constexpr (requires { cv.wait_until(lock, until, ready, pace); }) {
+            return cv.wait_until(lock, until, ready, pace);
+        } else {
+            return cv.wait_until(lock, until, ready);
+        }
     }
 
     mutable region_type mem_;
