@@ -21,8 +21,8 @@ void add_cache_line_floor(std::string const& job) {
 }
 
 /// The reference: two cache lines, one per direction (harness.hpp, bounce_lines). On near
-/// cores it takes ~1.7x the one-line floor here, since each store must first take its line
-/// from the side watching it; the report shows it beside the floor for that reason.
+/// cores it took 1.3-1.6x the one-line floor here (ten rounds, median 1.5x), since each store
+/// must first take its line from the side watching it; the report shows it beside the floor.
 void add_two_line_reference(std::string const& job) {
     add(job, "two-line ping-pong", kind::reference, [](benchmark::State& state) {
         for (auto _ : state) state.SetIterationTime(bounce_lines(round_trips, true));
